@@ -1,0 +1,1 @@
+"""The app factory and wiring: config, database, accounts, pages, the CLI. Imports the rest."""

@@ -1,0 +1,86 @@
+"""The app factory: builds every part from the config and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server import accounts_api, pages
+from server.accounts import Accounts
+from server.clock import Clock, utc_now
+from server.config import Config
+from server.db import Database
+from server.errors import HTML_ERRORS, error_middleware
+from server.health import DATABASE, HEALTH_ROUTES, PUBLIC_URL
+from server.keys import load_or_create
+from server.migrate import upgrade
+from server.passwords import Passwords
+from server.routes import Route, add_routes
+from server.security import ACCOUNTS, csrf_middleware, install_sessions, user_middleware
+from server.templating import TEMPLATES, Templates, static_asset
+
+CONFIG = web.AppKey("config", Config)
+log = logging.getLogger("micromentor")
+
+# JSON bodies and forms are small; a larger body is refused before it is read.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(
+    config: Config, *, clock: Clock = utc_now, passwords: Passwords | None = None
+) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[CONFIG] = config
+    app[PUBLIC_URL] = config.public_url
+
+    secret = config.server.secret_key or load_or_create(config.data_dir / "secret_key")
+    install_sessions(
+        app, secret, secure=config.secure_cookies, max_age=config.auth.login_days * 86400
+    )
+    app.middlewares.extend([user_middleware, csrf_middleware])
+
+    db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
+    app[DATABASE] = db
+    app[ACCOUNTS] = Accounts(db, passwords or Passwords(), config.auth, clock)
+    app[TEMPLATES] = Templates()
+    app[HTML_ERRORS] = pages.error_page
+    app.cleanup_ctx.append(_database)
+
+    add_routes(
+        app,
+        HEALTH_ROUTES
+        + accounts_api.ROUTES
+        + pages.ROUTES
+        + [
+            Route(
+                "GET",
+                "/static/{name}",
+                static_asset,
+                "A stylesheet, script or image of web/",
+                "pages",
+                kind="text",
+                errors=(404,),
+            ),
+        ],
+    )
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = app[DATABASE]
+    await upgrade(db)
+    log.info("database ready: %s", _redacted(db.url))
+    yield
+    await db.close()
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,137 @@
+"""The command line: `python -m server serve|migrate|create-admin`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from server.config import Config, ConfigError, default_config_path, load_config
+
+log = logging.getLogger("micromentor")
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i" request_id=%{X-Request-Id}o'
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config if args.config else default_config_path())
+    except ConfigError as exc:
+        print(f"micromentor: configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config)
+    result: int = args.run(config, args)
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $MICROMENTOR_CONFIG, else ./config.toml if present)",
+    )
+    parser = argparse.ArgumentParser(prog="python -m server", description="micromentor server")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", parents=[common], help="migrate, then serve the app")
+    serve.set_defaults(run=run_serve)
+
+    migrate = commands.add_parser("migrate", parents=[common], help="apply database migrations")
+    migrate.set_defaults(run=run_migrate)
+
+    admin = commands.add_parser(
+        "create-admin",
+        parents=[common],
+        help="create an administrator, or make an existing user one",
+    )
+    admin.add_argument("email")
+    admin.add_argument("--password", help="asked for when not given (not for existing users)")
+    admin.add_argument("--name", help="display name (default: the part of the email before @)")
+    admin.set_defaults(run=run_create_admin)
+    return parser
+
+
+def setup_logging(config: Config) -> None:
+    logging.basicConfig(
+        level=config.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def run_serve(config: Config, _args: argparse.Namespace) -> int:
+    from server.app import create_app
+
+    app = create_app(config)
+    print(f"micromentor: serving on {config.public_url}  (Ctrl+C stops)", flush=True)
+    web.run_app(
+        app,
+        host=config.server.host,
+        port=config.server.port,
+        access_log_format=ACCESS_LOG_FORMAT,
+        print=None,
+        shutdown_timeout=10,
+    )
+    return 0
+
+
+def run_migrate(config: Config, _args: argparse.Namespace) -> int:
+    from server.db import Database
+    from server.migrate import head_revision, upgrade
+
+    async def migrate() -> None:
+        db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
+        try:
+            await upgrade(db)
+        finally:
+            await db.close()
+
+    asyncio.run(migrate())
+    print(f"micromentor: database at revision {head_revision()}")
+    return 0
+
+
+def run_create_admin(config: Config, args: argparse.Namespace) -> int:
+    from server.accounts import Accounts
+    from server.clock import utc_now
+    from server.db import Database
+    from server.migrate import upgrade
+    from server.passwords import Passwords
+    from server.schema import BodyError
+
+    async def create() -> int:
+        db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
+        try:
+            await upgrade(db)
+            accounts = Accounts(db, Passwords(), config.auth, utc_now)
+            password = args.password
+            if password is None and await accounts.by_email(args.email) is None:
+                password = ask_password()
+            user = await accounts.make_admin(args.email, password, args.name)
+        except BodyError as exc:
+            print(f"micromentor: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await db.close()
+        print(f"micromentor: {user.email} is an administrator")
+        return 0
+
+    return asyncio.run(create())
+
+
+def ask_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password for the new administrator: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("micromentor: the passwords differ; nothing was created")
+    return first

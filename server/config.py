@@ -1,0 +1,142 @@
+"""The configuration: `config.toml`, overridden by MICROMENTOR_<SECTION>_<KEY>, read once.
+
+Each package owns its section as a frozen dataclass; this module gathers them into `Config`.
+`config.toml` at the repository root documents every setting; defaults here match it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from server.settings_loader import ConfigError, build_section, unknown_variables
+
+SQLITE_SCHEME = "sqlite+aiosqlite"
+POSTGRES_SCHEME = "postgresql+asyncpg"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = field(default=8080, metadata={"min": 0, "max": 65535})
+    data_dir: str = "var"
+    public_url: str = ""
+    secret_key: str = ""
+    log_level: str = field(
+        default="info", metadata={"choices": ("debug", "info", "warning", "error")}
+    )
+
+    def __post_init__(self) -> None:
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(
+                    f"public_url: must be an http:// or https:// URL, got {self.public_url!r}"
+                )
+        if self.secret_key and len(self.secret_key) < 32:
+            raise ValueError(
+                "secret_key: must be at least 32 characters (or empty to generate one)"
+            )
+        if not self.data_dir:
+            raise ValueError("data_dir: must not be empty")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    busy_timeout_ms: int = field(default=5000, metadata={"min": 0})
+
+    def __post_init__(self) -> None:
+        scheme = self.url.split("://", 1)[0] if "://" in self.url else ""
+        if self.url and scheme not in (SQLITE_SCHEME, POSTGRES_SCHEME):
+            raise ValueError(
+                f"url: must start with {SQLITE_SCHEME}:// or {POSTGRES_SCHEME}://, "
+                f"got {self.url.split('://', 1)[0]!r}"
+            )
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    max_failures_per_account: int = field(default=5, metadata={"min": 1})
+    max_failures_per_address: int = field(default=20, metadata={"min": 1})
+    failure_window_seconds: int = field(default=900, metadata={"min": 1})
+    login_days: int = field(default=14, metadata={"min": 1, "max": 365})
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "auth": AuthSettings,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir).resolve()
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"{SQLITE_SCHEME}:///{self.data_dir / 'micromentor.db'}"
+
+    @property
+    def public_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        host = self.server.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.server.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def default_config_path() -> Path | None:
+    """MICROMENTOR_CONFIG, else ./config.toml when it exists, else none (built-in defaults)."""
+    named = os.environ.get("MICROMENTOR_CONFIG")
+    if named:
+        return Path(named)
+    here = Path("config.toml")
+    return here if here.exists() else None
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Reads the file (if any) and the environment; raises ConfigError naming the bad setting."""
+    env = os.environ if environ is None else environ
+    tables: dict[str, Any] = {}
+    source = "built-in defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            tables = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    for name, table in tables.items():
+        if name not in SECTIONS:
+            raise ConfigError(f"[{name}]: not a section (known: {', '.join(SECTIONS)}) in {source}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: must be a [{name}] table in {source}")
+    strays = unknown_variables(env, SECTIONS)
+    if strays:
+        raise ConfigError(f"{strays[0]}: not a setting; see config.toml for the names")
+    built = {
+        name: build_section(cls, name, tables.get(name, {}), env, source)
+        for name, cls in SECTIONS.items()
+    }
+    return Config(**built)

@@ -1,0 +1,62 @@
+"""Renders the jinja2 templates of web/ with what every page needs (user, CSRF token, assets)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+import web as web_assets
+from server.errors import REQUEST_ID
+from server.security import csrf_token, current_user
+
+
+class Templates:
+    def __init__(self) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(web_assets.TEMPLATES),
+            autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined,
+        )
+        # A content hash in each asset URL lets browsers cache assets until they change.
+        self.asset_versions = {
+            path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            for path in web_assets.STATIC.iterdir()
+            if path.is_file()
+        }
+        self.env.globals["static"] = self.static_url
+
+    def static_url(self, name: str) -> str:
+        return f"/static/{name}?v={self.asset_versions.get(name, '0')}"
+
+    async def render(
+        self, request: web.Request, name: str, context: dict[str, Any], status: int = 200
+    ) -> web.Response:
+        session = await get_session(request)
+        page = self.env.get_template(name).render(
+            user=current_user(request),
+            csrf_token=csrf_token(session),
+            request_id=request.get(REQUEST_ID, ""),
+            path=request.path,
+            **context,
+        )
+        response = web.Response(text=page, status=status, content_type="text/html")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+TEMPLATES = web.AppKey("templates", Templates)
+
+
+async def static_asset(request: web.Request) -> web.StreamResponse:
+    """A file of web/static by name; only files that exist at start-up are served."""
+    name = request.match_info["name"]
+    templates = request.app[TEMPLATES]
+    if name not in templates.asset_versions:
+        raise web.HTTPNotFound()
+    # A versioned URL (?v=hash) never changes content, so browsers may keep it for a year.
+    cache = "public, max-age=31536000, immutable" if "v" in request.query else "no-cache"
+    return web.FileResponse(web_assets.STATIC / name, headers={"Cache-Control": cache})

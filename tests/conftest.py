@@ -1,0 +1,74 @@
+"""Shared fixtures: a config under tmp_path, a movable clock, the app through aiohttp_client."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
+
+from server.app import create_app
+from server.config import Config, load_config
+from server.passwords import Passwords
+
+# Tests hash many passwords; production parameters are checked in test_passwords.py.
+FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+PASSWORD = "correct horse battery"
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_config(data_dir: Path, **env: str) -> Config:
+    return load_config(None, {"MICROMENTOR_SERVER_DATA_DIR": str(data_dir), **env})
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    config: Config,
+    clock: FakeClock,
+) -> TestClient[Any, Any]:
+    return await aiohttp_client(create_app(config, clock=clock, passwords=FAST_PASSWORDS))
+
+
+async def register(
+    client: TestClient[Any, Any], email: str, role: str = "mentee", name: str = "Asha Rao"
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/auth/register",
+        json={"email": email, "password": PASSWORD, "name": name, "role": role},
+    )
+    assert response.status == 201, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+async def login(client: TestClient[Any, Any], email: str, password: str = PASSWORD) -> str:
+    """Logs in and returns the CSRF token."""
+    response = await client.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status == 200, await response.text()
+    token: str = (await response.json())["csrf_token"]
+    return token

@@ -1,0 +1,1 @@
+"""coturn: hardened config generation, ephemeral TURN credentials, the launcher. Stdlib only."""
