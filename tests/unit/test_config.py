@@ -1,4 +1,4 @@
-"""Configuration: the sample documents every setting, overrides work, bad values name the setting."""
+"""Configuration: the sample lists every setting, overrides work, bad values name the setting."""
 
 from __future__ import annotations
 
