@@ -1,0 +1,42 @@
+"""Debian's Chromium driven by Playwright (never a downloaded browser), against the real app."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from server.app import create_app
+from server.config import Config
+from tests.conftest import FAST_PASSWORDS
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Root on a closed network: no sandbox, and none of Chromium's calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def base_url(aiohttp_server: Any, config: Config) -> str:
+    server = await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS))
+    return f"http://127.0.0.1:{server.port}"
