@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
-SHOTS = Path(os.environ.get("MICROMENTOR_SCREENSHOTS", "/tmp/micromentor-shots"))
+SHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "/tmp/micromentor-shots"))
 
 
 async def assert_fits_the_screen(page: Page) -> None:
