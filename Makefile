@@ -32,6 +32,7 @@ system-packages:
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 # pytest exits 5 when it collected nothing; that is a failure here, not a pass.

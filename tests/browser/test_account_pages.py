@@ -12,7 +12,14 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
-SHOTS = Path(os.environ.get("SCREENSHOTS_DIR", "/tmp/micromentor-shots"))
+
+
+@pytest.fixture
+def shots() -> Path:
+    """Where screenshots go, for a person to look at what a page showed."""
+    path = Path(os.environ.get("SCREENSHOTS_DIR", "/tmp/micromentor-shots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 async def assert_fits_the_screen(page: Page) -> None:
@@ -22,10 +29,11 @@ async def assert_fits_the_screen(page: Page) -> None:
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px on a phone"
 
 
-async def test_sign_up_log_out_and_log_in_on_a_phone(browser: Browser, base_url: str) -> None:
+async def test_sign_up_log_out_and_log_in_on_a_phone(
+    browser: Browser, base_url: str, shots: Path
+) -> None:
     context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
     page = await context.new_page()
-    SHOTS.mkdir(parents=True, exist_ok=True)
 
     await page.goto(base_url + "/")
     await assert_fits_the_screen(page)
@@ -42,14 +50,14 @@ async def test_sign_up_log_out_and_log_in_on_a_phone(browser: Browser, base_url:
     await expect(page.get_by_label("Email")).to_have_value("meera@example.org")
     await expect(page.get_by_label("Mentor others")).to_be_checked()
     await assert_fits_the_screen(page)
-    await page.screenshot(path=str(SHOTS / "register-error-phone.png"), full_page=True)
+    await page.screenshot(path=str(shots / "register-error-phone.png"), full_page=True)
 
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Create account").click()
     await expect(page.get_by_role("heading", name="Hello, Meera Iyer")).to_be_visible()
     await expect(page.get_by_role("heading", name="Calls with your mentees")).to_be_visible()
     await assert_fits_the_screen(page)
-    await page.screenshot(path=str(SHOTS / "dashboard-phone.png"), full_page=True)
+    await page.screenshot(path=str(shots / "dashboard-phone.png"), full_page=True)
 
     await page.get_by_role("button", name="Log out").click()
     await page.get_by_role("link", name="Log in").first.click()
