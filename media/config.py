@@ -1,0 +1,36 @@
+"""The settings media/ owns: `[calls]` (the timer) and `[media]` (ICE addresses)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    duration_seconds: int = field(default=600, metadata={"min": 1})
+    warning_seconds: int = field(default=60, metadata={"min": 0})
+    grace_seconds: int = field(default=300, metadata={"min": 0})
+
+    def __post_init__(self) -> None:
+        if self.warning_seconds >= self.duration_seconds:
+            raise ValueError("warning_seconds: must be less than duration_seconds")
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    public_ip: str = ""
+    ice_addresses: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, values in (
+            ("public_ip", (self.public_ip,)),
+            ("ice_addresses", self.ice_addresses),
+        ):
+            for value in values:
+                if not value:
+                    continue
+                try:
+                    ipaddress.ip_address(value)
+                except ValueError:
+                    raise ValueError(f"{name}: {value!r} is not an IP address") from None

@@ -1,0 +1,68 @@
+"""What a Room tells its listeners. media/ emits these; server/ and signaling/ react."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Role = Literal["mentor", "mentee"]
+EndReason = Literal["time_up", "cancelled", "left", "server_shutdown"]
+
+
+@dataclass(frozen=True)
+class ParticipantJoined:
+    room_id: str
+    role: Role
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ParticipantConnected:
+    """Media flows: ICE and DTLS are up for this participant."""
+
+    room_id: str
+    role: Role
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ParticipantLeft:
+    room_id: str
+    role: Role
+    at: datetime
+    reason: Literal["left", "disconnected", "replaced"]
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """Mentor and mentee were connected together for the first time; the end is fixed now."""
+
+    room_id: str
+    started_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class CallWarning:
+    room_id: str
+    ends_at: datetime
+    remaining_ms: int
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    room_id: str
+    started_at: datetime | None
+    ended_at: datetime
+    reason: EndReason
+
+
+RoomEvent = (
+    ParticipantJoined
+    | ParticipantConnected
+    | ParticipantLeft
+    | CallStarted
+    | CallWarning
+    | CallEnded
+)

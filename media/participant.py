@@ -1,0 +1,128 @@
+"""A Participant is the mentor or the mentee in a room: one RTCPeerConnection, sendrecv."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+
+from media.aiortc_glue import (
+    ForwardingReceiver,
+    adopt_receiver,
+    adopt_sender,
+    restrict_host_addresses,
+)
+from media.events import Role
+from media.forwarder import Forwarder
+from media.frames import EncodedFrame
+from media.sdp import SdpError, announce_public_ip, check_offer, parse_candidate
+
+if TYPE_CHECKING:
+    from media.room import Room
+
+log = logging.getLogger("micromentor.media")
+KINDS = ("audio", "video")
+# The codecs forwarded: both browsers must agree on them, since nothing is transcoded.
+FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+# A publisher is asked for at most one keyframe this often, whatever asks.
+KEYFRAME_INTERVAL_S = 0.5
+
+
+class Participant:
+    def __init__(
+        self,
+        room: Room,
+        role: Role,
+        *,
+        ice_servers: list[RTCIceServer] | None = None,
+        on_state: Callable[[Participant, str], None],
+    ) -> None:
+        self.room = room
+        self.role = role
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
+        self.forwarders = {kind: Forwarder(kind, self._subscriber_wants_keyframe) for kind in KINDS}
+        self.receivers: dict[str, ForwardingReceiver] = {}
+        self.connected = False
+        self.closed = False
+        self._last_keyframe_request = 0.0
+        self._on_state = on_state
+        self.pc.on("connectionstatechange", self._connection_state_changed)
+
+    async def answer(self, offer_sdp: str, ice_addresses: tuple[str, ...], public_ip: str) -> str:
+        """Negotiates the browser's offer; returns the answer SDP (all candidates included)."""
+        check_offer(offer_sdp)
+        for kind in KINDS:
+            transceiver = self.pc.addTransceiver(self.forwarders[kind], direction="sendrecv")
+            capabilities = RTCRtpSender.getCapabilities(kind).codecs
+            transceiver.setCodecPreferences(
+                [c for c in capabilities if c.mimeType in FORWARDED_CODECS[kind]]
+            )
+            self.receivers[kind] = adopt_receiver(transceiver.receiver, kind, self._sink_for(kind))
+            adopt_sender(transceiver.sender, self.forwarders[kind].want_keyframe)
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        except Exception as exc:  # aiortc raises ValueError, OperationError, ...
+            raise SdpError(f"the offer was refused: {exc}") from None
+        restrict_host_addresses(self.pc, ice_addresses)
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        return announce_public_ip(self.pc.localDescription.sdp, public_ip)
+
+    async def add_candidate(
+        self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        if not candidate:  # end of candidates
+            return
+        await self.pc.addIceCandidate(parse_candidate(candidate, sdp_mid, sdp_mline_index))
+
+    def _sink_for(self, kind: str) -> Callable[[EncodedFrame], None]:
+        def sink(frame: EncodedFrame) -> None:
+            self.room.forward(self, kind, frame)
+
+        return sink
+
+    def _subscriber_wants_keyframe(self) -> None:
+        self.room.keyframe_wanted_by(self)
+
+    def request_keyframe(self) -> None:
+        """Asks this participant's browser for a video keyframe, at most every half second."""
+        receiver = self.receivers.get("video")
+        now = time.monotonic()
+        if (
+            receiver is None
+            or self.closed
+            or now - self._last_keyframe_request < KEYFRAME_INTERVAL_S
+        ):
+            return
+        self._last_keyframe_request = now
+        task = asyncio.get_running_loop().create_task(receiver.request_keyframe())
+        task.add_done_callback(_log_failure)
+
+    def _connection_state_changed(self) -> None:
+        state = self.pc.connectionState
+        self.connected = state == "connected"
+        self._on_state(self, state)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.connected = False
+        for forwarder in self.forwarders.values():
+            forwarder.stop()
+        await self.pc.close()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("keyframe request failed: %s", task.exception())

@@ -1,0 +1,221 @@
+"""A Room is one booked call: two roles, the media routed between them, and the timer.
+
+The room knows the booking only as an opaque `room_id`. It never reads prices, users or
+wallets; it emits events (media/events.py) and whoever listens reacts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from aiortc import RTCIceServer
+
+from media.events import (
+    CallEnded,
+    CallStarted,
+    CallWarning,
+    EndReason,
+    ParticipantConnected,
+    ParticipantJoined,
+    ParticipantLeft,
+    Role,
+    RoomEvent,
+)
+from media.frames import EncodedFrame
+from media.participant import Participant
+from media.timer import CallTimer, Now, Sleep, utc_now
+
+log = logging.getLogger("micromentor.media")
+Listener = Callable[[RoomEvent], Awaitable[None] | None]
+PeerState = Literal["absent", "joined", "left"]
+OTHER: dict[Role, Role] = {"mentor": "mentee", "mentee": "mentor"}
+
+
+class RoomClosed(Exception):
+    """The call has ended; nobody can join it again."""
+
+
+@dataclass(frozen=True)
+class RoomOptions:
+    warning_seconds: float = 60
+    ice_addresses: tuple[str, ...] = ()
+    public_ip: str = ""
+    ice_servers: list[RTCIceServer] = field(default_factory=list)
+
+
+class Room:
+    def __init__(
+        self,
+        room_id: str,
+        *,
+        end_time_for: Callable[[datetime], datetime],
+        options: RoomOptions = RoomOptions(),
+        started_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        now: Now = utc_now,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.room_id = room_id
+        self.options = options
+        self.participants: dict[Role, Participant] = {}
+        self.listeners: list[Listener] = []
+        self.started_at = started_at
+        self.ended: EndReason | None = None
+        self._end_time_for = end_time_for
+        self._now = now
+        self._sleep = sleep
+        self._ever_joined: set[Role] = set()
+        self._left: set[Role] = set()
+        self.timer: CallTimer | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+        if ends_at is not None:
+            self._start_timer(ends_at)
+
+    # -- joining and leaving ------------------------------------------------------------------
+
+    async def join(self, role: Role, offer_sdp: str) -> tuple[Participant, str]:
+        """Negotiates `role`'s offer; a participant already there for the role is replaced."""
+        if self.ended:
+            raise RoomClosed(self.room_id)
+        participant = Participant(
+            self, role, ice_servers=self.options.ice_servers, on_state=self._participant_state
+        )
+        try:
+            answer = await participant.answer(
+                offer_sdp, self.options.ice_addresses, self.options.public_ip
+            )
+        except BaseException:
+            await participant.close()
+            raise
+        if self.ended:  # the call ended while we negotiated
+            await participant.close()
+            raise RoomClosed(self.room_id)
+        previous = self.participants.get(role)
+        self.participants[role] = participant
+        self._ever_joined.add(role)
+        self._left.discard(role)
+        if previous is not None:
+            await previous.close()
+            await self._emit(ParticipantLeft(self.room_id, role, self._now(), "replaced"))
+        await self._emit(ParticipantJoined(self.room_id, role, self._now()))
+        return participant, answer
+
+    async def leave(self, participant: Participant) -> None:
+        """The participant said goodbye; when both have, the call ends."""
+        role = participant.role
+        if self.participants.get(role) is not participant:
+            await participant.close()
+            return
+        del self.participants[role]
+        self._left.add(role)
+        await participant.close()
+        await self._emit(ParticipantLeft(self.room_id, role, self._now(), "left"))
+        if self._left == {"mentor", "mentee"}:
+            await self.close("left")
+
+    async def drop(self, participant: Participant) -> None:
+        """The participant's connection went away without a goodbye; they may come back."""
+        role = participant.role
+        if self.participants.get(role) is not participant:
+            return
+        del self.participants[role]
+        await participant.close()
+        await self._emit(ParticipantLeft(self.room_id, role, self._now(), "disconnected"))
+
+    def peer_state(self, role: Role) -> PeerState:
+        """How `role` sees the other side: never came, here, or gone."""
+        other = OTHER[role]
+        if other in self.participants:
+            return "joined"
+        return "left" if other in self._ever_joined else "absent"
+
+    # -- media routing ------------------------------------------------------------------------
+
+    def forward(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None:
+        """Called for every encoded frame a participant's browser sends."""
+        subscriber = self.participants.get(OTHER[publisher.role])
+        if subscriber is not None and self.participants.get(publisher.role) is publisher:
+            subscriber.forwarders[kind].push(publisher.receivers[kind], frame)
+
+    def keyframe_wanted_by(self, subscriber: Participant) -> None:
+        publisher = self.participants.get(OTHER[subscriber.role])
+        if publisher is not None:
+            publisher.request_keyframe()
+
+    # -- connection states, the timer, the end --------------------------------------------------
+
+    def _participant_state(self, participant: Participant, state: str) -> None:
+        if self.participants.get(participant.role) is not participant:
+            return
+        if state == "connected":
+            self._spawn(self._connected(participant))
+        elif state in ("failed", "closed"):
+            self._spawn(self.drop(participant))
+
+    async def _connected(self, participant: Participant) -> None:
+        now = self._now()
+        await self._emit(ParticipantConnected(self.room_id, participant.role, now))
+        # A new subscriber decodes nothing until a keyframe: ask its publisher for one now.
+        self.keyframe_wanted_by(participant)
+        other = self.participants.get(OTHER[participant.role])
+        if other is not None and other.connected and self.started_at is None:
+            self.started_at = now
+            ends_at = self._end_time_for(now)
+            self._start_timer(ends_at)
+            await self._emit(CallStarted(self.room_id, now, ends_at))
+
+    def _start_timer(self, ends_at: datetime) -> None:
+        self.timer = CallTimer(
+            ends_at,
+            self.options.warning_seconds,
+            on_warning=self._warn,
+            on_end=self._time_up,
+            now=self._now,
+            sleep=self._sleep,
+        )
+        self.timer.start()
+
+    async def _warn(self, remaining_ms: int) -> None:
+        assert self.timer is not None
+        await self._emit(CallWarning(self.room_id, self.timer.ends_at, remaining_ms))
+
+    async def _time_up(self) -> None:
+        await self.close("time_up")
+
+    @property
+    def ends_at(self) -> datetime | None:
+        return self.timer.ends_at if self.timer else None
+
+    async def close(self, reason: EndReason) -> None:
+        """Ends the call: closes every peer connection, whatever the browsers do. Idempotent."""
+        if self.ended:
+            return
+        self.ended = reason
+        if self.timer is not None:
+            self.timer.cancel()
+        participants = list(self.participants.values())
+        self.participants.clear()
+        await asyncio.gather(*(p.close() for p in participants), return_exceptions=True)
+        await self._emit(CallEnded(self.room_id, self.started_at, self._now(), reason))
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    async def _emit(self, event: RoomEvent) -> None:
+        for listener in list(self.listeners):
+            try:
+                result = listener(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("room %s: a listener failed on %s", self.room_id, event)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,80 @@
+"""Two real aiortc peers over loopback through the real Room: encoded media flows both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from media.events import RoomEvent
+from media.room import Room, RoomOptions
+from tests.support.media import Clip, TestPeer
+
+
+def an_hour(start: datetime) -> datetime:
+    return start + timedelta(hours=1)
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.05)
+
+
+async def join(room: Room, role: str, peer: TestPeer) -> None:
+    _participant, answer = await room.join(role, await peer.offer())  # type: ignore[arg-type]
+    await peer.accept(answer)
+
+
+async def test_each_side_receives_the_others_encoded_media(
+    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
+) -> None:
+    room = Room("booking-1", end_time_for=an_hour, options=room_options)
+    events: list[RoomEvent] = []
+    room.listeners.append(events.append)
+    mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
+    try:
+        await join(room, "mentor", mentor)
+        await join(room, "mentee", mentee)
+        await wait_for(
+            lambda: (
+                all(len(p.received["video"].frames) >= 45 for p in (mentor, mentee))
+                and all(len(p.received["audio"].frames) >= 75 for p in (mentor, mentee))
+            )
+        )
+        # Rates over a further second: ~30 video and ~50 audio frames a second each way.
+        before = {
+            id(p): {k: len(p.received[k].frames) for k in ("audio", "video")}
+            for p in (mentor, mentee)
+        }
+        await asyncio.sleep(1.0)
+        for peer in (mentor, mentee):
+            video_rate = len(peer.received["video"].frames) - before[id(peer)]["video"]
+            audio_rate = len(peer.received["audio"].frames) - before[id(peer)]["audio"]
+            assert 24 <= video_rate <= 36, video_rate
+            assert 40 <= audio_rate <= 60, audio_rate
+    finally:
+        await room.close("left")
+        await mentor.close()
+        await mentee.close()
+
+    sent_video = set(video_clip.payloads)
+    sent_audio = set(audio_clip.payloads)
+    for peer in (mentor, mentee):
+        video = peer.received["video"].frames
+        audio = peer.received["audio"].frames
+        assert video[0].keyframe, "video must start at a keyframe"
+        assert all(f.data in sent_video for f in video), "a video payload changed on the way"
+        assert all(f.data in sent_audio for f in audio), "an audio payload changed on the way"
+        steps = {b.timestamp - a.timestamp for a, b in itertools.pairwise(video)}
+        assert steps == {3000}, f"video RTP timestamps should rise by one frame: {steps}"
+
+    names = [t.name for t in threading.enumerate()]
+    assert not any("decoder" in name for name in names), names
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.count("ParticipantConnected") == 2
+    assert "CallStarted" in kinds and kinds[-1] == "CallEnded"
