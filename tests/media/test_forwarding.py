@@ -5,24 +5,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from media.events import RoomEvent
 from media.room import Room, RoomOptions
-from tests.support.media import Clip, TestPeer
+from tests.support.media import Clip, TestPeer, count_keyframe_requests, wait_for
 
 
 def an_hour(start: datetime) -> datetime:
     return start + timedelta(hours=1)
-
-
-async def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.05)
 
 
 async def join(room: Room, role: str, peer: TestPeer) -> None:
@@ -78,3 +69,59 @@ async def test_each_side_receives_the_others_encoded_media(
     kinds = [type(e).__name__ for e in events]
     assert kinds.count("ParticipantConnected") == 2
     assert "CallStarted" in kinds and kinds[-1] == "CallEnded"
+
+
+async def test_reconnect_gets_media_again_without_renegotiating_the_other_side(
+    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
+) -> None:
+    room = Room("booking-2", end_time_for=an_hour, options=room_options)
+    mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
+    second = TestPeer(video_clip, audio_clip)
+    try:
+        await join(room, "mentor", mentor)
+        mentor_pc_before = room.participants["mentor"].pc
+        await join(room, "mentee", mentee)
+        await wait_for(lambda: len(mentor.received["video"].frames) >= 10, what="first video")
+        ends_at = room.ends_at
+
+        await mentee.close()  # the mentee's tab reloads: a new peer connection joins the room
+        await join(room, "mentee", second)
+        seen = len(mentor.received["video"].frames)
+        await wait_for(lambda: len(second.received["video"].frames) >= 30, what="video again")
+        await wait_for(
+            lambda: len(mentor.received["video"].frames) >= seen + 30,
+            what="the mentor sees the new mentee",
+        )
+        assert room.participants["mentor"].pc is mentor_pc_before  # no renegotiation
+        assert room.ends_at == ends_at  # the timer kept running
+        stamps = [f.timestamp for f in mentor.received["video"].frames]
+        assert all(b > a for a, b in itertools.pairwise(stamps)), "timestamps went backwards"
+    finally:
+        await room.close("left")
+        for peer in (mentor, mentee, second):
+            await peer.close()
+
+
+async def test_keyframe_requests_reach_the_sender(
+    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
+) -> None:
+    room = Room("booking-3", end_time_for=an_hour, options=room_options)
+    mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
+    mentor_plis = count_keyframe_requests(mentor)
+    try:
+        await join(room, "mentor", mentor)
+        await join(room, "mentee", mentee)
+        # The mentee just connected: the server asks the mentor for a keyframe by itself.
+        await wait_for(lambda: mentor_plis[0] >= 1, what="a PLI on join")
+        await wait_for(lambda: len(mentee.received["video"].frames) >= 5, what="video")
+        await asyncio.sleep(0.6)  # past the server's keyframe request throttle
+        before = mentor_plis[0]
+        # The mentee's decoder lost a picture: its PLI travels through the SFU to the mentor.
+        receiver = next(t.receiver for t in mentee.pc.getTransceivers() if t.kind == "video")
+        ssrc = receiver.getSynchronizationSources()[0].source
+        await receiver._send_rtcp_pli(ssrc)
+        await wait_for(lambda: mentor_plis[0] > before, what="the relayed PLI")
+    finally:
+        await room.close("left")
+        await mentor.close()
+        await mentee.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -18,7 +19,7 @@ import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from media.aiortc_glue import adopt_receiver, restrict_host_addresses
+from media.aiortc_glue import adopt_receiver, adopt_sender, restrict_host_addresses
 from media.frames import EncodedFrame
 
 LOOPBACK = ("127.0.0.1",)
@@ -170,3 +171,25 @@ class TestPeer:
         for track in self.tracks.values():
             track.stop()
         await self.pc.close()
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float = 15, what: str = "") -> None:
+    """Polls `condition` until it holds; fails the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting{': ' + what if what else ''}")
+        await asyncio.sleep(0.05)
+
+
+def count_keyframe_requests(peer: TestPeer) -> list[int]:
+    """Counts PLI/FIR that reach `peer`'s video sender (a real browser would send a keyframe)."""
+    counter = [0]
+    for transceiver in peer.pc.getTransceivers():
+        if transceiver.kind == "video":
+
+            def bump() -> None:
+                counter[0] += 1
+
+            adopt_sender(transceiver.sender, bump)
+    return counter
