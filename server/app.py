@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import accounts_api, pages
+from media.timer import Sleep
+from server import accounts_api, calls_api, pages
 from server.accounts import Accounts
+from server.calls import Calls
+from server.calls_api import CALL_HUB, CALLS, DEMO_KEY, JOIN_KEY
 from server.clock import Clock, utc_now
-from server.config import Config
+from server.config import CONFIG, Config
 from server.db import Database
 from server.errors import HTML_ERRORS, error_middleware
 from server.health import DATABASE, HEALTH_ROUTES, PUBLIC_URL
-from server.keys import load_or_create
+from server.keys import derive, load_or_create
 from server.migrate import upgrade
 from server.passwords import Passwords
 from server.routes import Route, add_routes
 from server.security import ACCOUNTS, csrf_middleware, install_sessions, user_middleware
 from server.templating import TEMPLATES, Templates, static_asset
+from signaling.connection import CallHub
 
-CONFIG = web.AppKey("config", Config)
 log = logging.getLogger("micromentor")
 
 # JSON bodies and forms are small; a larger body is refused before it is read.
@@ -29,7 +33,11 @@ MAX_BODY_BYTES = 256 * 1024
 
 
 def create_app(
-    config: Config, *, clock: Clock = utc_now, passwords: Passwords | None = None
+    config: Config,
+    *,
+    clock: Clock = utc_now,
+    sleep: Sleep = asyncio.sleep,
+    passwords: Passwords | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
@@ -48,10 +56,19 @@ def create_app(
     app[HTML_ERRORS] = pages.error_page
     app.cleanup_ctx.append(_database)
 
+    calls = Calls(db, config.calls, config.media, clock=clock, sleep=sleep)
+    app[CALLS] = calls
+    app[CALL_HUB] = CallHub()
+    app[JOIN_KEY] = derive(secret, "join token")
+    app[DEMO_KEY] = derive(secret, "demo login")
+    app.cleanup_ctx.append(lambda _app: calls.run())
+    app.on_shutdown.append(lambda _app: calls.shutdown())
+
     add_routes(
         app,
         HEALTH_ROUTES
         + accounts_api.ROUTES
+        + calls_api.ROUTES
         + pages.ROUTES
         + [
             Route(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -57,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--password", help="asked for when not given (not for existing users)")
     admin.add_argument("--name", help="display name (default: the part of the email before @)")
     admin.set_defaults(run=run_create_admin)
+
+    demo = commands.add_parser(
+        "demo-call",
+        parents=[common],
+        help="create demo mentor and mentee accounts and a call starting now; print the links",
+    )
+    demo.add_argument("--json", action="store_true", help="print one JSON object")
+    demo.set_defaults(run=run_demo_call)
     return parser
 
 
@@ -135,3 +144,44 @@ def ask_password() -> str:
     if getpass.getpass("Again: ") != first:
         raise SystemExit("micromentor: the passwords differ; nothing was created")
     return first
+
+
+def run_demo_call(config: Config, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from server.accounts import Accounts
+    from server.clock import utc_now
+    from server.db import Database
+    from server.demo import create_demo_call
+    from server.keys import derive, load_or_create
+    from server.migrate import upgrade
+    from server.passwords import Passwords
+
+    async def create() -> dict[str, object]:
+        db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
+        try:
+            await upgrade(db)
+            accounts = Accounts(db, Passwords(), config.auth, utc_now)
+            secret = config.server.secret_key or load_or_create(config.data_dir / "secret_key")
+            demo = await create_demo_call(accounts, config, derive(secret, "demo login"))
+        finally:
+            await db.close()
+        return asdict(demo)
+
+    demo = asyncio.run(create())
+    if args.json:
+        print(json.dumps(demo))
+        return 0
+    mentor, mentee, urls = demo["mentor"], demo["mentee"], demo["urls"]
+    assert isinstance(mentor, dict) and isinstance(mentee, dict) and isinstance(urls, dict)
+    print(f"""Demo call #{demo["booking_id"]} is ready; it starts when both sides have joined.
+
+Open these two links in two tabs (they log you in; with `make run` still serving):
+  mentor: {urls["mentor"]}
+  mentee: {urls["mentee"]}
+
+Or log in by hand:
+  mentor: {mentor["email"]}  password {mentor["password"]}
+  mentee: {mentee["email"]}  password {mentee["password"]}
+""")
+    return 0

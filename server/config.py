@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from aiohttp import web
+
+from media.config import CallSettings, MediaSettings
 from server.settings_loader import ConfigError, build_section, unknown_variables
+from signaling.config import SignalingSettings
 
 SQLITE_SCHEME = "sqlite+aiosqlite"
 POSTGRES_SCHEME = "postgresql+asyncpg"
@@ -72,14 +76,20 @@ SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "database": DatabaseSettings,
     "auth": AuthSettings,
+    "calls": CallSettings,
+    "media": MediaSettings,
+    "signaling": SignalingSettings,
 }
 
 
 @dataclass(frozen=True)
 class Config:
-    server: ServerSettings = ServerSettings()
-    database: DatabaseSettings = DatabaseSettings()
-    auth: AuthSettings = AuthSettings()
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    signaling: SignalingSettings = field(default_factory=SignalingSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -103,6 +113,9 @@ class Config:
     @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
+
+
+CONFIG = web.AppKey("config", Config)
 
 
 def default_config_path() -> Path | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -21,3 +22,8 @@ def load_or_create(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return value
+
+
+def derive(secret: str, purpose: str) -> bytes:
+    """A key for one purpose (join tokens, demo links) from the server's secret."""
+    return hashlib.sha256(f"micromentor {purpose}\0{secret}".encode()).digest()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, TypeDecorator
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,4 +67,61 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+BOOKING_STATUSES = (
+    "pending_payment",
+    "confirmed",
+    "in_call",
+    "completed",
+    "cancelled",
+    "expired",
+    "no_show",
+)
+
+
+class Booking(Base):
+    """A booked call between a mentor and a mentee. The call's clock lives here too."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_bookings_mentor_starts", "mentor_id", "starts_at"),
+        Index("ix_bookings_mentee_starts", "mentee_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Fixed when mentor and mentee are first connected together; survives restarts.
+    call_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    call_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    call_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+    @property
+    def booked_end(self) -> datetime:
+        return self.starts_at + timedelta(seconds=self.duration_seconds)
+
+    def role_of(self, user_id: int) -> str | None:
+        if user_id == self.mentor_id:
+            return "mentor"
+        if user_id == self.mentee_id:
+            return "mentee"
+        return None
+
+
+class ChatLine(Base):
+    __tablename__ = "chat_lines"
+    __table_args__ = (Index("ix_chat_lines_booking_at", "booking_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(String(1000))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -160,7 +160,8 @@ def _responses(route: Route) -> dict[str, Any]:
         media = _CONTENT_TYPES[route.kind]
         schema = json_schema(route.response) if route.response else {}
         ok["content"] = {media: {"schema": schema}}
-    responses: dict[str, Any] = {str(303 if route.kind == "redirect" else route.status): ok}
+    status = {"redirect": 303, "websocket": 101}.get(route.kind, route.status)
+    responses: dict[str, Any] = {str(status): ok}
     for status in route.errors:
         responses[str(status)] = {
             "description": _ERROR_TEXT.get(status, "Error"),

@@ -1,0 +1,191 @@
+"""Calls on this node: a Room per booking, the booking's clock kept in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from media.config import CallSettings, MediaSettings
+from media.events import CallEnded, CallStarted, Role, RoomEvent
+from media.room import Room, RoomOptions
+from media.rooms import Rooms
+from media.timer import Sleep
+from server.clock import Clock
+from server.db import Database
+from server.models import Booking, ChatLine
+
+log = logging.getLogger("micromentor.calls")
+JOINABLE = ("confirmed", "in_call")
+SWEEP_SECONDS = 30
+
+
+class CallUnavailable(Exception):
+    """This booking's call cannot be joined now; `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Calls:
+    def __init__(
+        self,
+        db: Database,
+        calls: CallSettings,
+        media: MediaSettings,
+        *,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.db = db
+        self.settings = calls
+        self.rooms = Rooms()
+        self.options = RoomOptions(
+            warning_seconds=calls.warning_seconds,
+            ice_addresses=media.ice_addresses,
+            public_ip=media.public_ip,
+        )
+        self.clock = clock
+        self._sleep = sleep
+
+    async def booking(self, booking_id: int) -> Booking | None:
+        async with self.db.read() as s:
+            return await s.get(Booking, booking_id)
+
+    def check_joinable(self, booking: Booking, user_id: int) -> Role:
+        """The user's role in this call, or CallUnavailable saying why they cannot join."""
+        role = booking.role_of(user_id)
+        if role is None:
+            raise CallUnavailable("not_a_participant", "only the booking's mentor and mentee")
+        if booking.call_ended_at is not None or booking.status not in JOINABLE:
+            raise CallUnavailable(
+                "call_ended" if booking.call_ended_at else "not_joinable",
+                f"this call is {booking.status.replace('_', ' ')}",
+            )
+        now = self.clock()
+        if booking.call_ends_at is not None and now >= booking.call_ends_at:
+            raise CallUnavailable("call_ended", "this call's time is up")
+        if now >= self.latest_end(booking):
+            raise CallUnavailable("call_ended", "this call's time is up")
+        return role  # type: ignore[return-value]
+
+    def latest_end(self, booking: Booking) -> datetime:
+        return booking.booked_end + timedelta(seconds=self.settings.grace_seconds)
+
+    def projected_end(self, booking: Booking) -> datetime:
+        """The end if the call started now (or its fixed end once it has started)."""
+        if booking.call_ends_at is not None:
+            return booking.call_ends_at
+        return self.end_time_for(booking, self.clock())
+
+    def end_time_for(self, booking: Booking, start: datetime) -> datetime:
+        return min(
+            start + timedelta(seconds=self.settings.duration_seconds), self.latest_end(booking)
+        )
+
+    def room_for(self, booking: Booking) -> Room:
+        """This booking's room, created on first use. No await: two joins get one room."""
+        room_id = str(booking.id)
+        room = self.rooms.get(room_id)
+        if room is not None:
+            return room
+        room = Room(
+            room_id,
+            end_time_for=lambda start: self.end_time_for(booking, start),
+            options=self.options,
+            started_at=booking.call_started_at,
+            ends_at=booking.call_ends_at,
+            now=self.clock,
+            sleep=self._sleep,
+        )
+        room.listeners.append(self.on_room_event)
+        self.rooms.add(room)
+        return room
+
+    async def on_room_event(self, event: RoomEvent) -> None:
+        booking_id = int(event.room_id)
+        if isinstance(event, CallStarted):
+            async with self.db.write() as s:
+                await s.execute(
+                    update(Booking)
+                    .where(Booking.id == booking_id, Booking.call_started_at.is_(None))
+                    .values(
+                        status="in_call",
+                        call_started_at=event.started_at,
+                        call_ends_at=event.ends_at,
+                    )
+                )
+            log.info("call %s started; ends at %s", booking_id, event.ends_at.isoformat())
+        elif isinstance(event, CallEnded):
+            self.rooms.discard(event.room_id)
+            if event.reason == "server_shutdown":
+                return  # not over: the participants rejoin when the server is back
+            async with self.db.write() as s:
+                booking = await s.get(Booking, booking_id)
+                if booking is not None and booking.call_ended_at is None:
+                    booking.call_ended_at = event.ended_at
+                    booking.end_reason = event.reason
+                    if booking.call_started_at is not None:
+                        booking.status = "completed"
+            log.info("call %s ended: %s", booking_id, event.reason)
+
+    async def save_chat(self, room_id: str, role: Role, text: str, at: datetime) -> None:
+        async with self.db.write() as s:
+            booking = await s.get(Booking, int(room_id))
+            if booking is None:
+                return
+            sender = booking.mentor_id if role == "mentor" else booking.mentee_id
+            s.add(ChatLine(booking_id=booking.id, sender_id=sender, text=text, at=at))
+
+    async def chat_lines(self, booking_id: int) -> list[ChatLine]:
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(ChatLine).where(ChatLine.booking_id == booking_id).order_by(ChatLine.id)
+            )
+            return list(rows)
+
+    async def finish_overdue(self) -> int:
+        """Ends calls whose time ran out while no room was open here (a restart, say)."""
+        now = self.clock()
+        async with self.db.write() as s:
+            rows = await s.scalars(
+                select(Booking).where(
+                    Booking.status == "in_call",
+                    Booking.call_ended_at.is_(None),
+                    Booking.call_ends_at <= now,
+                )
+            )
+            overdue = [b for b in rows if self.rooms.get(str(b.id)) is None]
+            for booking in overdue:
+                booking.status = "completed"
+                booking.call_ended_at = booking.call_ends_at
+                booking.end_reason = "time_up"
+        return len(overdue)
+
+    async def shutdown(self) -> None:
+        """Ends every call with `server_shutdown` while the sockets can still say so."""
+        await self.rooms.close_all("server_shutdown")
+
+    async def run(self) -> AsyncIterator[None]:
+        """The background sweeper, for the app's cleanup context."""
+        stop = asyncio.Event()
+        sweeper = asyncio.get_running_loop().create_task(self._sweep(stop))
+        yield
+        stop.set()
+        await sweeper  # let a sweep in progress finish its transaction
+        await self.shutdown()
+
+    async def _sweep(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.finish_overdue()
+            except Exception:
+                log.exception("sweeping overdue calls failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SWEEP_SECONDS)

@@ -1,0 +1,99 @@
+"""The messages of the call WebSocket (API.md), parsed strictly. Bad input names its problem."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from media.sdp import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES
+
+MAX_CHAT_CHARS = 1000
+
+
+class ProtocolError(Exception):
+    """A message the server refuses; `code` goes to the browser in an `error` message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Offer:
+    sdp: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    candidate: str
+    sdp_mid: str | None
+    sdp_mline_index: int | None
+
+
+@dataclass(frozen=True)
+class Chat:
+    text: str
+
+
+@dataclass(frozen=True)
+class Leave:
+    pass
+
+
+ClientMessage = Offer | Candidate | Chat | Leave
+FIELDS = {
+    "offer": {"type", "sdp"},
+    "candidate": {"type", "candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"},
+    "chat": {"type", "text"},
+    "leave": {"type"},
+}
+
+
+def parse_message(text: str) -> ClientMessage:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(
+            "bad_json", f"malformed JSON: {exc.msg} at column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_message", "a message must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("bad_message", "a message needs a string field `type`")
+    if kind not in FIELDS:
+        raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}")
+    unknown = set(data) - FIELDS[kind]
+    if unknown:
+        raise ProtocolError("bad_field", f"{kind}: unknown field {sorted(unknown)[0][:40]!r}")
+    if kind == "offer":
+        return Offer(_text(data, "sdp", MAX_SDP_BYTES))
+    if kind == "candidate":
+        mline = data.get("sdpMLineIndex")
+        if mline is not None and (
+            not isinstance(mline, int) or isinstance(mline, bool) or not 0 <= mline < 16
+        ):
+            raise ProtocolError("bad_field", "candidate: sdpMLineIndex must be a small integer")
+        mid = data.get("sdpMid")
+        if mid is not None and (not isinstance(mid, str) or len(mid) > 32):
+            raise ProtocolError("bad_field", "candidate: sdpMid must be a short string")
+        return Candidate(_text(data, "candidate", MAX_CANDIDATE_BYTES, empty_ok=True), mid, mline)
+    if kind == "chat":
+        text_value = _text(data, "text", MAX_CHAT_CHARS).strip()
+        if not text_value:
+            raise ProtocolError("bad_field", "chat: text must not be blank")
+        return Chat(text_value)
+    return Leave()
+
+
+def _text(data: dict[str, Any], name: str, limit: int, *, empty_ok: bool = False) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise ProtocolError("bad_field", f"{data['type']}: `{name}` must be a string")
+    if len(value) > limit:
+        raise ProtocolError("bad_field", f"{data['type']}: `{name}` is longer than {limit}")
+    if not value and not empty_ok:
+        raise ProtocolError("bad_field", f"{data['type']}: `{name}` must not be empty")
+    return value
