@@ -2,73 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import WSServerHandshakeError
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server.app import create_app
 from server.calls_api import CALLS
 from server.models import Booking, ChatLine
-from tests.conftest import FAST_PASSWORDS, login, make_config, register
+from tests.conftest import login
+from tests.integration.conftest import MakeClient, Site, make_site
 from tests.support.calls import CallParticipant, add_booking
-from tests.support.clock import ManualClock
-from tests.support.media import Clip, encode_opus, encode_vp8, wait_for
+from tests.support.media import Clip, wait_for
 
 Client = TestClient[Any, Any]
-MakeClient = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture(scope="module")
-def video_clip() -> Clip:
-    return encode_vp8(seconds=4)
-
-
-@pytest.fixture(scope="module")
-def audio_clip() -> Clip:
-    return encode_opus(seconds=4)
-
-
-@dataclass
-class Site:
-    server: TestServer
-    clock: ManualClock | None
-    make_client: MakeClient
-
-    async def user(self, email: str, role: str) -> tuple[Client, int]:
-        client = await self.make_client(self.server)
-        created = await register(client, email, role=role, name=email.split("@")[0].title())
-        await login(client, email)
-        return client, created["user"]["id"]
-
-
-async def make_site(
-    tmp_path: Path,
-    aiohttp_server: Any,
-    aiohttp_client: MakeClient,
-    manual_clock: bool,
-    **env: str,
-) -> Site:
-    config = make_config(tmp_path, MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1", **env)
-    clock = ManualClock() if manual_clock else None
-    extra: dict[str, Any] = {"clock": clock.now, "sleep": clock.sleep} if clock else {}
-    app = create_app(config, passwords=FAST_PASSWORDS, **extra)
-    return Site(await aiohttp_server(app), clock, aiohttp_client)
-
-
-@pytest.fixture
-async def site(tmp_path: Path, aiohttp_server: Any, aiohttp_client: MakeClient) -> Site:
-    return await make_site(tmp_path, aiohttp_server, aiohttp_client, manual_clock=False)
-
-
-@pytest.fixture
-async def clocked_site(tmp_path: Path, aiohttp_server: Any, aiohttp_client: MakeClient) -> Site:
-    return await make_site(tmp_path, aiohttp_server, aiohttp_client, manual_clock=True)
 
 
 @pytest.fixture

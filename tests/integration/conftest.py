@@ -1,0 +1,66 @@
+"""Fixtures for app-level call tests: a served app on loopback, users, clips."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from server.app import create_app
+from tests.conftest import FAST_PASSWORDS, login, make_config, register
+from tests.support.clock import ManualClock
+from tests.support.media import Clip, encode_opus, encode_vp8
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture(scope="session")
+def video_clip() -> Clip:
+    return encode_vp8(seconds=4)
+
+
+@pytest.fixture(scope="session")
+def audio_clip() -> Clip:
+    return encode_opus(seconds=4)
+
+
+@dataclass
+class Site:
+    server: TestServer
+    clock: ManualClock | None
+    make_client: MakeClient
+
+    async def user(self, email: str, role: str) -> tuple[Client, int]:
+        client = await self.make_client(self.server)
+        created = await register(client, email, role=role, name=email.split("@")[0].title())
+        await login(client, email)
+        return client, created["user"]["id"]
+
+
+async def make_site(
+    tmp_path: Path,
+    aiohttp_server: Any,
+    aiohttp_client: MakeClient,
+    manual_clock: bool,
+    **env: str,
+) -> Site:
+    config = make_config(tmp_path, MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1", **env)
+    clock = ManualClock() if manual_clock else None
+    extra: dict[str, Any] = {"clock": clock.now, "sleep": clock.sleep} if clock else {}
+    app = create_app(config, passwords=FAST_PASSWORDS, **extra)
+    return Site(await aiohttp_server(app), clock, aiohttp_client)
+
+
+@pytest.fixture
+async def site(tmp_path: Path, aiohttp_server: Any, aiohttp_client: MakeClient) -> Site:
+    return await make_site(tmp_path, aiohttp_server, aiohttp_client, manual_clock=False)
+
+
+@pytest.fixture
+async def clocked_site(tmp_path: Path, aiohttp_server: Any, aiohttp_client: MakeClient) -> Site:
+    return await make_site(tmp_path, aiohttp_server, aiohttp_client, manual_clock=True)
