@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +26,14 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
     "--disable-quic",
 ]
+# For calls: a fake camera and microphone, no permission prompt, loopback ICE candidates.
+CALL_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture
@@ -31,7 +41,9 @@ async def browser() -> AsyncIterator[Browser]:
     if not shutil.which("chromium"):
         pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS + CALL_ARGS
+        )
         yield browser
         await browser.close()
 
@@ -40,3 +52,11 @@ async def browser() -> AsyncIterator[Browser]:
 async def base_url(aiohttp_server: Any, config: Config) -> str:
     server = await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS))
     return f"http://127.0.0.1:{server.port}"
+
+
+@pytest.fixture
+def shots() -> Path:
+    """Where screenshots go, for a person to look at what a page showed."""
+    path = Path(os.environ.get("SCREENSHOTS_DIR", "/tmp/micromentor-shots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

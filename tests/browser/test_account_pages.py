@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,6 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def shots() -> Path:
-    """Where screenshots go, for a person to look at what a page showed."""
-    path = Path(os.environ.get("SCREENSHOTS_DIR", "/tmp/micromentor-shots"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 async def assert_fits_the_screen(page: Page) -> None:
