@@ -1,28 +1,46 @@
 """The one place that touches aiortc's private parts (aiortc 1.16, pinned in pyproject.toml).
 
-aiortc has no public hook for encoded media, so this module:
-- turns a transceiver's receiver into a `ForwardingReceiver`: RTP packets are assembled into
-  encoded frames by `media.frames` and handed to a sink; no decoder thread is ever started;
-- turns its sender into a `ForwardingSender`: a PLI or FIR from the far end calls back instead of
-  setting a flag that only aiortc's encoder reads;
-- sends a PLI upstream on request;
-- restricts the host addresses aioice gathers candidates on.
+aiortc has no public hook for encoded media, and its stock path costs a queue hop, a task switch
+and a pile of objects per packet. So this module gives the SFU a lean path, packet in to packet
+out in one synchronous call chain:
 
-tests/integration/test_aiortc_glue.py pins the private code this relies on, so an aiortc upgrade
-that changes it fails loudly rather than silently decoding again.
+- `install_fast_receive` hooks the ICE connection of a peer connection: an SRTP packet is
+  decrypted, parsed (media/rtp.py) and handed to its `ForwardingReceiver` right where aioice
+  receives it. DTLS, RTCP and STUN still take aiortc's own path.
+- `ForwardingReceiver` keeps aiortc's receiver duties that the far end needs (receiver reports,
+  NACKs, PLIs, RTX unwrapping) and assembles encoded frames (media/frames.py) for a sink. No
+  decoder thread is ever started.
+- `ForwardingSender` keeps aiortc's sender duties (sender reports, NACK retransmission from its
+  history, SSRC and sequence numbers) but has no RTP task: `send_frame` packetizes an encoded
+  frame the way aiortc packs an `av.Packet` and sends it at once. A PLI or FIR from the far end
+  calls back instead of setting a flag that only aiortc's encoder reads.
+- `restrict_host_addresses` limits the addresses aioice gathers host candidates on.
+
+tests/media/test_aiortc_glue.py pins the private code this relies on, so an aiortc upgrade that
+changes it fails loudly rather than silently falling back to decoding.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import datetime
+import random
+import struct
+import time
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import aiortc
+import pylibsrtp
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
+from aiortc.rtcrtpreceiver import RTCRtpSynchronizationSource, StreamStatistics
+from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
 
 from media.frames import AudioAssembler, FrameSink, VideoAssembler
+from media.rtp import LeanPacket, is_rtcp, parse_rtp, vp8_payload
 
 SUPPORTED_AIORTC = "1.16."
 if not aiortc.__version__.startswith(SUPPORTED_AIORTC):  # pragma: no cover - upgrade guard
@@ -31,59 +49,359 @@ if not aiortc.__version__.startswith(SUPPORTED_AIORTC):  # pragma: no cover - up
         "Re-check media/aiortc_glue.py against the new release before changing the pin."
     )
 
+# A source not heard from for this long gets no keyframe requests.
+SOURCE_TIMEOUT_S = 10.0
+NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+
+
+def _private(obj: object, cls: type, name: str) -> Any:
+    return getattr(obj, f"_{cls.__name__}__{name}")
+
+
+def _set_private(obj: object, cls: type, name: str, value: Any) -> None:
+    setattr(obj, f"_{cls.__name__}__{name}", value)
+
+
+class _Background:
+    """Keeps references to fire-and-forget tasks (RTCP feedback) until they finish."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+# -- receiving -------------------------------------------------------------------------------
+
 
 class ForwardingReceiver(RTCRtpReceiver):
-    """An RTCRtpReceiver that forwards encoded frames instead of decoding them."""
+    """An RTCRtpReceiver that assembles encoded frames for a sink instead of decoding them."""
 
     assembler: AudioAssembler | VideoAssembler
+    sources: dict[int, float]  # media SSRC -> when last heard (monotonic)
+    background: _Background
+    is_video: bool
+    # aiortc's own state, looked up once: these objects are mutated in place, never replaced.
+    codecs: dict[int, Any]
+    remote_streams: dict[int, StreamStatistics]
+    rtx_ssrcs: dict[int, int]
+    nacks: Any
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         # RTCRtpReceiver.receive() without its decoder thread.
-        if getattr(self, "_RTCRtpReceiver__started"):  # noqa: B009 (a mangled private name)
+        if _private(self, RTCRtpReceiver, "started"):
             return
-        codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+        codecs = _private(self, RTCRtpReceiver, "codecs")
         for codec in parameters.codecs:
             codecs[codec.payloadType] = codec
-        rtx_ssrc = self._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+        rtx_ssrc = _private(self, RTCRtpReceiver, "rtx_ssrc")
         for encoding in parameters.encodings:
             if encoding.rtx:
                 rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
         self.transport._register_rtp_receiver(self, parameters)
-        self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())
-        self._RTCRtpReceiver__started = True
+        _set_private(self, RTCRtpReceiver, "rtcp_task", asyncio.ensure_future(self._run_rtcp()))
+        _set_private(self, RTCRtpReceiver, "started", True)
+
+    def on_rtp(self, packet: LeanPacket) -> None:
+        """One decrypted RTP packet from the fast path (what `_handle_rtp_packet` does, lean)."""
+        codecs = self.codecs
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        streams = self.remote_streams
+        statistics = streams.get(packet.ssrc)
+        if statistics is None:
+            statistics = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        statistics.add(packet)  # type: ignore[arg-type]  # for the receiver reports the sender reads loss and jitter from
+
+        if codec.name == "rtx":
+            original_ssrc = self.rtx_ssrcs.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+                return
+            packet = LeanPacket(
+                apt,
+                int.from_bytes(packet.payload[:2], "big"),
+                packet.timestamp,
+                original_ssrc,
+                packet.marker,
+                packet.payload[2:],
+            )
+        self.sources[packet.ssrc] = time.monotonic()
+
+        nacks = self.nacks
+        if nacks is not None and nacks.add(packet):
+            self.background.spawn(self._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)))
+        packet._data = vp8_payload(packet.payload) if self.is_video else packet.payload
+        picture_lost, _ = self.assembler.add(packet)
+        if picture_lost:
+            self.background.spawn(self._send_rtcp_pli(packet.ssrc))
+
+    def getSynchronizationSources(self) -> list[RTCRtpSynchronizationSource]:
+        """The media sources heard from in the last 10 seconds (the fast path's own record)."""
+        now, wall = time.monotonic(), datetime.datetime.now(datetime.UTC)
+        return [
+            RTCRtpSynchronizationSource(
+                timestamp=wall - datetime.timedelta(seconds=now - heard), source=ssrc
+            )
+            for ssrc, heard in self.sources.items()
+            if now - heard < SOURCE_TIMEOUT_S
+        ]
 
     async def request_keyframe(self) -> None:
-        """Sends a PLI for every source this receiver heard from in the last seconds."""
-        for source in self.getSynchronizationSources():
-            await self._send_rtcp_pli(source.source)
+        """Sends a PLI for every media source heard from lately."""
+        now = time.monotonic()
+        for ssrc, heard in list(self.sources.items()):
+            if now - heard < SOURCE_TIMEOUT_S:
+                await self._send_rtcp_pli(ssrc)
 
 
 def adopt_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink) -> ForwardingReceiver:
     """Makes `receiver` forward encoded frames to `sink`; call before negotiation starts it."""
-    if receiver._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+    if _private(receiver, RTCRtpReceiver, "started"):
         raise RuntimeError("adopt the receiver before it starts")
     receiver.__class__ = ForwardingReceiver
     assert isinstance(receiver, ForwardingReceiver)
-    receiver.assembler = VideoAssembler(sink) if kind == "video" else AudioAssembler(sink)
-    # _handle_rtp_packet feeds the jitter buffer and would queue its frames for the decoder
-    # thread; the assembler takes the buffer's place and returns no frame, so nothing is queued.
-    receiver._RTCRtpReceiver__jitter_buffer = receiver.assembler  # type: ignore[attr-defined]
+    receiver.is_video = kind == "video"
+    receiver.assembler = VideoAssembler(sink) if receiver.is_video else AudioAssembler(sink)
+    receiver.sources = {}
+    receiver.background = _Background()
+    receiver.codecs = _private(receiver, RTCRtpReceiver, "codecs")
+    receiver.remote_streams = _private(receiver, RTCRtpReceiver, "remote_streams")
+    receiver.rtx_ssrcs = _private(receiver, RTCRtpReceiver, "rtx_ssrc")
+    receiver.nacks = _private(receiver, RTCRtpReceiver, "nack_generator")
+    # Should a packet ever take aiortc's own path, the assembler stands in for the jitter
+    # buffer there too: it returns no frame, so nothing is queued for a decoder.
+    _set_private(receiver, RTCRtpReceiver, "jitter_buffer", receiver.assembler)
+    # The bitrate estimator costs more than the rest of the receive path; browsers fall back
+    # to loss-based bandwidth estimation without our REMB.
+    _set_private(receiver, RTCRtpReceiver, "remote_bitrate_estimator", None)
     return receiver
 
 
+def install_fast_receive(pc: RTCPeerConnection) -> None:
+    """Routes SRTP packets straight from aioice to the ForwardingReceivers of `pc`.
+
+    Call after setLocalDescription (the transports are final then).
+    """
+    for dtls in _dtls_transports(pc):
+        _hook_connection(dtls)
+
+
+def _hook_connection(dtls: RTCDtlsTransport) -> None:
+    connection = dtls.transport._connection
+    stock = connection.data_received
+    by_ssrc: dict[int, ForwardingReceiver] = {}
+
+    def data_received(data: bytes, component: int) -> None:
+        srtp = dtls._rx_srtp
+        if srtp is None or len(data) < 12 or not 127 < data[0] < 192 or is_rtcp(data):
+            stock(data, component)  # DTLS, RTCP, or SRTP not set up yet: aiortc's own path
+            return
+        try:
+            plain = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return  # a replay or a forgery: drop it, as aiortc does
+        packet = parse_rtp(plain)
+        if packet is None:
+            return
+        receiver = by_ssrc.get(packet.ssrc)
+        if receiver is None:
+            try:
+                full = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
+            except ValueError:
+                return
+            found = dtls._rtp_router.route_rtp(full)
+            if not isinstance(found, ForwardingReceiver):
+                return
+            receiver = by_ssrc[packet.ssrc] = found
+        receiver.on_rtp(packet)
+
+    connection.data_received = data_received  # type: ignore[method-assign]
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
 class ForwardingSender(RTCRtpSender):
-    """An RTCRtpSender whose keyframe requests (PLI/FIR from the far end) call back."""
+    """An RTCRtpSender without an RTP task: encoded frames are sent as they arrive."""
 
     on_keyframe_request: Callable[[], None]
+    payload_type: int | None
+    sequence_number: int
+    timestamp_origin: int
+    picture_id: int
+    is_vp8: bool
+    packets_sent: int
+    octets_sent: int
+    history: dict[int, tuple[int, int, int, bytes, bytes]]  # seq % size -> what NACKs need
+
+    async def send(self, parameters: RTCRtpSendParameters) -> None:
+        # RTCRtpSender.send() without the RTP task; sender reports still run.
+        if _private(self, RTCRtpSender, "started"):
+            return
+        _set_private(self, RTCRtpSender, "cname", parameters.rtcp.cname)
+        _set_private(self, RTCRtpSender, "mid", parameters.muxId)
+        self.transport._register_rtp_sender(self, parameters)
+        _private(self, RTCRtpSender, "rtp_header_extensions_map").configure(parameters)
+        codec = parameters.codecs[0]
+        for candidate in parameters.codecs:
+            if candidate.name == "rtx" and candidate.parameters.get("apt") == codec.payloadType:
+                _set_private(self, RTCRtpSender, "rtx_payload_type", candidate.payloadType)
+                break
+        self.payload_type = codec.payloadType
+        self.is_vp8 = codec.mimeType.lower() == "video/vp8"
+        # stop() waits for the RTP task to have started and exited: there is none to wait for.
+        _private(self, RTCRtpSender, "rtp_started").set()
+        _private(self, RTCRtpSender, "rtp_exited").set()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        _set_private(self, RTCRtpSender, "rtp_task", done)
+        _set_private(self, RTCRtpSender, "rtcp_task", asyncio.ensure_future(self._run_rtcp()))
+        _set_private(self, RTCRtpSender, "started", True)
+
+    def send_frame(self, data: bytes, timestamp: int) -> bool:
+        """Packetizes and sends one encoded frame; False when the sender cannot send yet."""
+        dtls = self.transport
+        tx_srtp = dtls._tx_srtp
+        if self.payload_type is None or tx_srtp is None or dtls.state != "connected":
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        if self.is_vp8:
+            payloads = Vp8Encoder._packetize(data, self.picture_id)
+            self.picture_id = (self.picture_id + 1) % (1 << 15)
+        else:
+            payloads = [data]
+        rtp_timestamp = (self.timestamp_origin + timestamp) % (1 << 32)
+        now = time.time() + NTP_EPOCH_OFFSET
+        ntp = (int(now) << 32) | int((now % 1) * (1 << 32))
+        # One header extension block (mid, abs-send-time) serves every packet of the frame.
+        extensions = HeaderExtensions(
+            mid=_private(self, RTCRtpSender, "mid"), abs_send_time=(ntp >> 14) & 0x00FFFFFF
+        )
+        profile, value = _private(self, RTCRtpSender, "rtp_header_extensions_map").set(extensions)
+        extension_block = _EXTENSION.pack(profile, len(value) >> 2) + value if value else b""
+        first_byte = 0x90 if value else 0x80
+        protocol, address = pair.protocol, pair.remote_addr
+        plain_udp = type(protocol).send_data is _PLAIN_SEND_DATA
+        last = len(payloads) - 1
+        for index, payload in enumerate(payloads):
+            marker = 1 if index == last else 0
+            sequence = self.sequence_number
+            header = _HEADER.pack(
+                first_byte, marker << 7 | self.payload_type, sequence, rtp_timestamp, self._ssrc
+            )
+            self.history[sequence % RTP_HISTORY_SIZE] = (
+                sequence,
+                marker,
+                rtp_timestamp,
+                payload,
+                extension_block,
+            )
+            protected = tx_srtp.protect(header + extension_block + payload)
+            if plain_udp:
+                protocol.transport.sendto(protected, address)  # what send_data does, unawaited
+            else:  # through TURN: aioice's coroutine, in order
+                self._background.spawn(protocol.send_data(protected, address))
+            self.octets_sent += len(payload)
+            self.sequence_number = (sequence + 1) % (1 << 16)
+        self.packets_sent += len(payloads)
+        # What the sender reports (RTCP SR) are made from.
+        setattr(self, _SENDER_NTP, ntp)
+        setattr(self, _SENDER_RTP_TIMESTAMP, rtp_timestamp)
+        setattr(self, _SENDER_PACKETS, self.packets_sent)
+        setattr(self, _SENDER_OCTETS, self.octets_sent)
+        return True
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        """Answers a NACK from the history, as RTX when negotiated (aiortc's, on raw bytes)."""
+        item = self.history.get(sequence_number % RTP_HISTORY_SIZE)
+        if item is None or item[0] != sequence_number or self.payload_type is None:
+            return
+        sequence, marker, rtp_timestamp, payload, extension_block = item
+        first_byte = 0x90 if extension_block else 0x80
+        rtx_payload_type = _private(self, RTCRtpSender, "rtx_payload_type")
+        if rtx_payload_type is None:
+            header = _HEADER.pack(
+                first_byte, marker << 7 | self.payload_type, sequence, rtp_timestamp, self._ssrc
+            )
+        else:
+            rtx_sequence = _private(self, RTCRtpSender, "rtx_sequence_number")
+            _set_private(self, RTCRtpSender, "rtx_sequence_number", (rtx_sequence + 1) % 65536)
+            header = _HEADER.pack(
+                first_byte,
+                marker << 7 | rtx_payload_type,
+                rtx_sequence,
+                rtp_timestamp,
+                self._rtx_ssrc,
+            )
+            payload = sequence.to_bytes(2, "big") + payload
+        await self.transport._send_rtp(header + extension_block + payload)
 
     def _send_keyframe(self) -> None:
         self.on_keyframe_request()
 
+    @property
+    def _background(self) -> _Background:
+        background: _Background | None = self.__dict__.get("_forwarding_background")
+        if background is None:
+            background = self.__dict__["_forwarding_background"] = _Background()
+        return background
 
-def adopt_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+
+_HEADER = struct.Struct("!BBHII")
+_EXTENSION = struct.Struct("!HH")
+_SENDER_NTP = "_RTCRtpSender__ntp_timestamp"
+_SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+_SENDER_PACKETS = "_RTCRtpSender__packet_count"
+_SENDER_OCTETS = "_RTCRtpSender__octet_count"
+
+
+def _plain_send_data() -> Any:
+    from aioice.ice import StunProtocol
+
+    return StunProtocol.send_data
+
+
+_PLAIN_SEND_DATA = _plain_send_data()
+
+
+def adopt_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> ForwardingSender:
+    """Makes `sender` a ForwardingSender; call before negotiation starts it."""
+    if _private(sender, RTCRtpSender, "started"):
+        raise RuntimeError("adopt the sender before it starts")
     sender.__class__ = ForwardingSender
     assert isinstance(sender, ForwardingSender)
     sender.on_keyframe_request = on_keyframe_request
+    sender.payload_type = None
+    sender.sequence_number = random.randint(0, 65535)
+    sender.timestamp_origin = random.randint(0, (1 << 32) - 1)
+    sender.picture_id = random.randint(0, (1 << 15) - 1)
+    sender.is_vp8 = False
+    sender.packets_sent = 0
+    sender.octets_sent = 0
+    sender.history = {}
+    return sender
+
+
+def listen_for_keyframe_requests(
+    sender: RTCRtpSender, on_keyframe_request: Callable[[], None]
+) -> None:
+    """For a sender that keeps aiortc's own RTP task (test peers): PLI/FIR call back."""
+
+    class KeyframeListeningSender(type(sender)):  # type: ignore[misc]
+        def _send_keyframe(self) -> None:
+            on_keyframe_request()
+
+    sender.__class__ = KeyframeListeningSender
+
+
+# -- ICE -------------------------------------------------------------------------------------
 
 
 def restrict_host_addresses(pc: RTCPeerConnection, addresses: Iterable[str]) -> None:
@@ -94,7 +412,8 @@ def restrict_host_addresses(pc: RTCPeerConnection, addresses: Iterable[str]) -> 
     chosen = list(addresses)
     if not chosen:
         return
-    for connection in _ice_connections(pc):
+    for dtls in _dtls_transports(pc):
+        connection = dtls.transport._connection
         original = connection.get_component_candidates
 
         async def on_chosen(
@@ -102,13 +421,13 @@ def restrict_host_addresses(pc: RTCPeerConnection, addresses: Iterable[str]) -> 
         ) -> Any:
             return await _original(component=component, addresses=chosen, **kwargs)
 
-        connection.get_component_candidates = on_chosen
+        connection.get_component_candidates = on_chosen  # type: ignore[method-assign,assignment]
 
 
-def _ice_connections(pc: RTCPeerConnection) -> list[Any]:
-    connections = []
+def _dtls_transports(pc: RTCPeerConnection) -> list[RTCDtlsTransport]:
+    transports: list[RTCDtlsTransport] = []
     for transceiver in pc.getTransceivers():
-        connection = transceiver.receiver.transport.transport.iceGatherer._connection
-        if connection not in connections:
-            connections.append(connection)
-    return connections
+        dtls = transceiver.receiver.transport
+        if dtls not in transports:
+            transports.append(dtls)
+    return transports

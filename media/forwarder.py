@@ -1,40 +1,28 @@
-"""A Forwarder is the track a participant's sender reads: the other side's encoded frames.
+"""A Forwarder carries one kind of media (audio or video) from the other side to a subscriber.
 
-It is the only MediaStreamTrack on the server's senders, so aiortc's RTCRtpSender gets
-`av.Packet`s and only packetizes them (no encoder runs). It keeps RTP timestamps rising across
-a publisher's reconnect (LiveKit calls this munging), holds video back until a keyframe after a
-(re)start or an overflow, and asks for a keyframe when it needs one.
+It hands each encoded frame to the subscriber's ForwardingSender, which only packetizes it; no
+encoder runs. It keeps RTP timestamps rising across a publisher's reconnect (LiveKit calls this
+munging), holds video back until a keyframe after a (re)start or a failed send, and asks the
+publisher for a keyframe when the subscriber needs one.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Callable
-from fractions import Fraction
 
-import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av.stream import Stream
-
+from media.aiortc_glue import ForwardingSender
 from media.frames import EncodedFrame
 
-CLOCK_RATES = {"audio": 48000, "video": 90000}
-# One frame interval, used as the step when a new source continues an old one's timeline.
+# One frame interval, the step when a new source continues an old one's timeline.
 FRAME_STEP = {"audio": 960, "video": 3000}
-# A sender that cannot keep up (no connection yet, a slow network) must not grow memory:
-# past this many waiting frames the queue is cleared (and video waits for a keyframe).
-MAX_QUEUED = {"audio": 25, "video": 60}
 
 
-class Forwarder(MediaStreamTrack):
+class Forwarder:
     def __init__(self, kind: str, request_keyframe: Callable[[], None]) -> None:
-        super().__init__()
         self.kind = kind
+        self.sender: ForwardingSender | None = None
+        self.closed = False
         self._request_keyframe = request_keyframe
-        self._time_base = Fraction(1, CLOCK_RATES[kind])
-        self._queue: deque[av.Packet[Stream]] = deque()
-        self._wakeup: asyncio.Event = asyncio.Event()
         self._needs_keyframe = kind == "video"
         self._source: object | None = None
         self._offset = 0
@@ -44,8 +32,8 @@ class Forwarder(MediaStreamTrack):
         self.frames_dropped = 0
 
     def push(self, source: object, frame: EncodedFrame) -> None:
-        """Queues a frame of `source` (the publishing receiver) for this track's sender."""
-        if self.readyState != "live":
+        """Sends a frame of `source` (the publishing receiver) to this subscriber now."""
+        if self.closed or self.sender is None:
             return
         if source is not self._source:
             self._switch_source(source, frame)
@@ -54,21 +42,14 @@ class Forwarder(MediaStreamTrack):
                 self.frames_dropped += 1
                 return
             self._needs_keyframe = False
-        if len(self._queue) >= MAX_QUEUED[self.kind]:
-            self.frames_dropped += len(self._queue)
-            self._queue.clear()
-            if self.kind == "video":
-                self._needs_keyframe = True
-                self._request_keyframe()
-                self.frames_dropped += 1
-                return
         timestamp = (frame.timestamp + self._offset) % (1 << 32)
-        self._last_out = timestamp
-        packet = av.Packet(frame.data)
-        packet.pts = timestamp
-        packet.time_base = self._time_base
-        self._queue.append(packet)
-        self._wakeup.set()
+        if self.sender.send_frame(frame.data, timestamp):
+            self._last_out = timestamp
+            self.frames_forwarded += 1
+            self.bytes_forwarded += len(frame.data)
+        else:  # not connected yet: start from a keyframe once it is
+            self.frames_dropped += 1
+            self._needs_keyframe = self.kind == "video"
 
     def _switch_source(self, source: object, frame: EncodedFrame) -> None:
         """A new publisher (first join or a reconnect): continue the old timeline."""
@@ -86,18 +67,5 @@ class Forwarder(MediaStreamTrack):
         """The subscriber cannot decode (it just connected, or lost data): ask the publisher."""
         self._request_keyframe()
 
-    async def recv(self) -> av.Packet[Stream]:
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._wakeup.clear()
-            await self._wakeup.wait()
-        packet = self._queue.popleft()
-        self.frames_forwarded += 1
-        self.bytes_forwarded += packet.size
-        return packet
-
-    def stop(self) -> None:
-        super().stop()
-        self._queue.clear()
-        self._wakeup.set()
+    def close(self) -> None:
+        self.closed = True

@@ -20,6 +20,7 @@ from media.aiortc_glue import (
     ForwardingReceiver,
     adopt_receiver,
     adopt_sender,
+    install_fast_receive,
     restrict_host_addresses,
 )
 from media.events import Role
@@ -62,13 +63,15 @@ class Participant:
         """Negotiates the browser's offer; returns the answer SDP (all candidates included)."""
         check_offer(offer_sdp)
         for kind in KINDS:
-            transceiver = self.pc.addTransceiver(self.forwarders[kind], direction="sendrecv")
+            transceiver = self.pc.addTransceiver(kind, direction="sendrecv")
             capabilities = RTCRtpSender.getCapabilities(kind).codecs
             transceiver.setCodecPreferences(
                 [c for c in capabilities if c.mimeType in FORWARDED_CODECS[kind]]
             )
             self.receivers[kind] = adopt_receiver(transceiver.receiver, kind, self._sink_for(kind))
-            adopt_sender(transceiver.sender, self.forwarders[kind].want_keyframe)
+            self.forwarders[kind].sender = adopt_sender(
+                transceiver.sender, self.forwarders[kind].want_keyframe
+            )
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc raises ValueError, OperationError, ...
@@ -76,6 +79,7 @@ class Participant:
         restrict_host_addresses(self.pc, ice_addresses)
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
+        install_fast_receive(self.pc)
         return announce_public_ip(self.pc.localDescription.sdp, public_ip)
 
     async def add_candidate(
@@ -119,7 +123,7 @@ class Participant:
         self.closed = True
         self.connected = False
         for forwarder in self.forwarders.values():
-            forwarder.stop()
+            forwarder.close()
         await self.pc.close()
 
 

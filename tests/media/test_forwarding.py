@@ -118,8 +118,8 @@ async def test_keyframe_requests_reach_the_sender(
         before = mentor_plis[0]
         # The mentee's decoder lost a picture: its PLI travels through the SFU to the mentor.
         receiver = next(t.receiver for t in mentee.pc.getTransceivers() if t.kind == "video")
-        ssrc = receiver.getSynchronizationSources()[0].source
-        await receiver._send_rtcp_pli(ssrc)
+        assert receiver.getSynchronizationSources()
+        await receiver.request_keyframe()
         await wait_for(lambda: mentor_plis[0] > before, what="the relayed PLI")
     finally:
         await room.close("left")

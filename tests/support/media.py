@@ -19,7 +19,12 @@ import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from media.aiortc_glue import adopt_receiver, adopt_sender, restrict_host_addresses
+from media.aiortc_glue import (
+    adopt_receiver,
+    install_fast_receive,
+    listen_for_keyframe_requests,
+    restrict_host_addresses,
+)
 from media.frames import EncodedFrame
 
 LOOPBACK = ("127.0.0.1",)
@@ -166,6 +171,7 @@ class TestPeer:
 
     async def accept(self, answer: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        install_fast_receive(self.pc)  # the transports are bundled and final now
 
     async def close(self) -> None:
         for track in self.tracks.values():
@@ -191,5 +197,5 @@ def count_keyframe_requests(peer: TestPeer) -> list[int]:
             def bump() -> None:
                 counter[0] += 1
 
-            adopt_sender(transceiver.sender, bump)
+            listen_for_keyframe_requests(transceiver.sender, bump)
     return counter

@@ -1,0 +1,286 @@
+"""CPU per call: this SFU (encoded forwarding) against aiortc's MediaRelay (decode + re-encode).
+
+    .venv/bin/python -m bench.calls [--calls 3] [--seconds 10] [--rounds 2]
+
+Each round starts the real server (`python -m server serve`) and the baseline
+(`python -m bench.relay_server`) in turn as subprocesses, runs the same N concurrent 1:1 calls
+through each with pre-encoded 640x480 VP8 (~700 kbps) and Opus sent by real aiortc peers on
+loopback, and reads the server process's CPU time from /proc over the measuring window. It
+prints CPU per call for each, the frame rates the receivers saw (a starved server shows as low
+fps), and the ratio. The machine is shared and noisy: compare the ratio, not the absolutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from tests.support.media import Clip, TestPeer, encode_opus, encode_vp8
+
+ROOT = Path(__file__).resolve().parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Sample:
+    server: str
+    calls: int
+    seconds: float
+    cpu_seconds: float
+    video_fps: float
+    audio_fps: float
+    video_kbps: float
+
+    @property
+    def cpu_per_call(self) -> float:
+        """Share of one core per call, in percent."""
+        return 100 * self.cpu_seconds / self.seconds / self.calls
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
+
+
+async def wait_http(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up")
+            await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def process(args: list[str], env: dict[str, str], ready_url: str) -> AsyncIterator[int]:
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await wait_http(ready_url)
+        yield proc.pid
+    finally:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+
+
+def server_env(data_dir: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
+    env.update(
+        MICROMENTOR_SERVER_DATA_DIR=data_dir,
+        MICROMENTOR_SERVER_PORT=str(port),
+        MICROMENTOR_SERVER_LOG_LEVEL="warning",
+        MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
+        MICROMENTOR_CALLS_DURATION_SECONDS="3600",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+class Pair:
+    """One call's two peers and whatever keeps them connected."""
+
+    def __init__(self, video: Clip, audio: Clip) -> None:
+        self.peers = [TestPeer(video, audio), TestPeer(video, audio)]
+        self.closers: list[Callable[[], Awaitable[Any]]] = []
+
+    def counts(self) -> tuple[int, int, int]:
+        video = sum(len(p.received["video"].frames) for p in self.peers)
+        audio = sum(len(p.received["audio"].frames) for p in self.peers)
+        octets = sum(len(f.data) for p in self.peers for f in p.received["video"].frames)
+        return video, audio, octets
+
+    async def close(self) -> None:
+        for close in self.closers:
+            await close()
+        for peer in self.peers:
+            await peer.close()
+
+
+async def join_sfu(base: str, env: dict[str, str], pair: Pair) -> None:
+    maker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "demo-call",
+        "--json",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    output, _ = await maker.communicate()
+    if maker.returncode != 0:
+        raise RuntimeError("demo-call failed")
+    demo = json.loads(output)
+    for role, peer in zip(("mentor", "mentee"), pair.peers, strict=True):
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        pair.closers.append(session.close)
+        link = urlsplit(demo["urls"][role])
+        await session.get(f"{base}{link.path}?{link.query}", allow_redirects=False)
+        async with session.get(f"{base}/api/bookings/{demo['booking_id']}/join") as response:
+            info = await response.json()
+        ws = await session.ws_connect(info["ws_url"])
+        pair.closers.insert(0, ws.close)
+        await ws.send_json({"type": "offer", "sdp": await peer.offer()})
+        while True:
+            message = await ws.receive_json(timeout=30)
+            if message["type"] == "answer":
+                await peer.accept(message["sdp"])
+                break
+        drain = asyncio.get_running_loop().create_task(_drain(ws))
+        pair.closers.append(lambda task=drain: _cancel(task))
+
+
+async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
+    async for _message in ws:
+        pass
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+
+
+async def join_relay(base: str, call: int, pair: Pair) -> None:
+    async with aiohttp.ClientSession() as session:
+        for role, peer in zip(("mentor", "mentee"), pair.peers, strict=True):
+            body = {"call": call, "role": role, "sdp": await peer.offer()}
+            async with session.post(f"{base}/offer", json=body) as response:
+                await peer.accept((await response.json())["sdp"])
+
+
+async def measure(name: str, pid: int, pairs: list[Pair], warmup: float, seconds: float) -> Sample:
+    deadline = time.monotonic() + 30
+    while not all(p.counts()[0] > 0 for p in pairs):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: media did not start flowing")
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(warmup)
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    before = [p.counts() for p in pairs]
+    await asyncio.sleep(seconds)
+    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    after = [p.counts() for p in pairs]
+    wall = t1 - t0
+    streams = 2 * len(pairs)
+    delta = [sum(a[i] - b[i] for a, b in zip(after, before, strict=True)) for i in range(3)]
+    return Sample(
+        name,
+        len(pairs),
+        wall,
+        cpu1 - cpu0,
+        delta[0] / wall / streams,
+        delta[1] / wall / streams,
+        delta[2] * 8 / wall / streams / 1000,
+    )
+
+
+async def run_sfu(calls: int, video: Clip, audio: Clip, warmup: float, seconds: float) -> Sample:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = server_env(data_dir, port)
+        base = f"http://127.0.0.1:{port}"
+        args = [sys.executable, "-m", "server", "serve"]
+        async with process(args, env, f"{base}/healthz") as pid:
+            pairs = [Pair(video, audio) for _ in range(calls)]
+            try:
+                for pair in pairs:
+                    await join_sfu(base, env, pair)
+                return await measure("sfu (media/)", pid, pairs, warmup, seconds)
+            finally:
+                for pair in pairs:
+                    await pair.close()
+
+
+async def run_relay(calls: int, video: Clip, audio: Clip, warmup: float, seconds: float) -> Sample:
+    port = free_port()
+    env = server_env("", port)
+    base = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "bench.relay_server", str(port)]
+    async with process(args, env, f"{base}/offer") as pid:
+        pairs = [Pair(video, audio) for _ in range(calls)]
+        try:
+            for number, pair in enumerate(pairs):
+                await join_relay(base, number, pair)
+            return await measure("MediaRelay baseline", pid, pairs, warmup, seconds)
+        finally:
+            for pair in pairs:
+                await pair.close()
+
+
+def report(samples: list[Sample]) -> None:
+    print(
+        f"{'server':<22}{'calls':>6}{'cpu/call':>11}{'video fps':>11}{'audio fps':>11}"
+        f"{'video kbps':>12}  (per stream, each way)"
+    )
+    for s in samples:
+        print(
+            f"{s.server:<22}{s.calls:>6}{s.cpu_per_call:>10.2f}%{s.video_fps:>11.1f}"
+            f"{s.audio_fps:>11.1f}{s.video_kbps:>12.0f}"
+        )
+    sfu = statistics.median(s.cpu_per_call for s in samples if s.server.startswith("sfu"))
+    base = statistics.median(s.cpu_per_call for s in samples if not s.server.startswith("sfu"))
+    print(f"\nmedian CPU per call: sfu {sfu:.2f}% of a core, baseline {base:.2f}%")
+    print(f"ratio sfu/baseline: {sfu / base:.3f} (1/{base / sfu:.1f}); targets: <= 1/15 and <= 3%")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    print("encoding the clips…", flush=True)
+    video = encode_vp8(seconds=4, width=640, height=480, kbps=700, gop=60)
+    audio = encode_opus(seconds=4)
+    samples = []
+    for round_number in range(1, args.rounds + 1):
+        for run in (run_sfu, run_relay):
+            sample = await run(args.calls, video, audio, args.warmup, args.seconds)
+            print(
+                f"round {round_number}: {sample.server}: {sample.cpu_per_call:.2f}% per call",
+                flush=True,
+            )
+            samples.append(sample)
+    print()
+    report(samples)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
