@@ -107,7 +107,7 @@ def test_reordered_and_duplicated_packets_still_make_each_frame_once() -> None:
         made = vp8_packets(frame, seq, n * 3000)
         seq += len(made)
         packets += made
-    shuffled = packets[:2] + [packets[3], packets[2], packets[3]] + packets[4:]
+    shuffled = [*packets[:2], packets[3], packets[2], packets[3], *packets[4:]]
     for packet in shuffled:
         assert assembler.add(packet) == (False, None)
     assert [f.data for f in out] == frames(4)
