@@ -8,7 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import aliased
 
 from media.config import CallSettings, MediaSettings
 from media.events import CallEnded, CallStarted, Role, RoomEvent
@@ -17,7 +18,7 @@ from media.rooms import Rooms
 from media.timer import Sleep
 from server.clock import Clock
 from server.db import Database
-from server.models import Booking, ChatLine
+from server.models import Booking, ChatLine, User
 
 log = logging.getLogger("micromentor.calls")
 JOINABLE = ("confirmed", "in_call")
@@ -134,6 +135,29 @@ class Calls:
                     if booking.call_started_at is not None:
                         booking.status = "completed"
             log.info("call %s ended: %s", booking_id, event.reason)
+
+    async def open_calls_for(self, user_id: int) -> list[tuple[Booking, str, Role]]:
+        """The user's calls that can still be joined: (booking, the other's name, own role)."""
+        other = aliased(User)
+        async with self.db.read() as s:
+            rows = await s.execute(
+                select(Booking, other.name)
+                .join(
+                    other,
+                    or_(
+                        and_(Booking.mentor_id == user_id, other.id == Booking.mentee_id),
+                        and_(Booking.mentee_id == user_id, other.id == Booking.mentor_id),
+                    ),
+                )
+                .where(Booking.status.in_(JOINABLE), Booking.call_ended_at.is_(None))
+                .order_by(Booking.starts_at)
+            )
+            now = self.clock()
+            return [
+                (booking, name, "mentor" if booking.mentor_id == user_id else "mentee")
+                for booking, name in rows.all()
+                if now < self.latest_end(booking)
+            ]
 
     async def save_chat(self, room_id: str, role: Role, text: str, at: datetime) -> None:
         async with self.db.write() as s:

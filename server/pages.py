@@ -16,6 +16,7 @@ from server.accounts import (
     Registration,
 )
 from server.accounts_api import client_address
+from server.calls_api import CALLS
 from server.routes import Route
 from server.schema import BodyError, parse
 from server.security import ACCOUNTS, current_user, log_in, log_out, require_user
@@ -149,8 +150,13 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def dashboard(request: web.Request) -> web.Response:
-    require_user(request)
-    return await request.app[TEMPLATES].render(request, "dashboard.html", {})
+    user = require_user(request)
+    calls = await request.app[CALLS].open_calls_for(user.id)
+    context = {
+        "mentee_calls": [c for c in calls if c[2] == "mentee"],
+        "mentor_calls": [c for c in calls if c[2] == "mentor"],
+    }
+    return await request.app[TEMPLATES].render(request, "dashboard.html", context)
 
 
 async def error_page(request: web.Request, status: int, code: str, message: str) -> web.Response:

@@ -67,6 +67,7 @@ class CallConnection:
         self._flooded = 0
         self._last_flood_error = 0.0
         self._closed = False
+        self._negotiating = False
 
     async def open(self) -> None:
         self._hub.add(self)
@@ -90,6 +91,7 @@ class CallConnection:
 
     async def _handle(self, message: Offer | Candidate | Chat | Leave) -> None:
         if isinstance(message, Offer):
+            self._negotiating = True  # a second offer replaces our own participant: not us
             try:
                 participant, answer = await self.room.join(self.role, message.sdp)
             except SdpError as exc:
@@ -97,6 +99,8 @@ class CallConnection:
             except RoomClosed:
                 await self._end(self.room.ended or "time_up")
                 return
+            finally:
+                self._negotiating = False
             self.participant = participant
             await self._send({"type": "answer", "sdp": answer})
             await self.send_state()
@@ -148,7 +152,7 @@ class CallConnection:
             if (
                 event.reason == "replaced"
                 and self.participant is not None
-                and self.participant.closed
+                and not self._negotiating  # our own second offer replaced our participant
             ):
                 await self.shutdown(4000, "replaced by a newer connection")
         elif isinstance(event, ParticipantJoined | ParticipantLeft | CallStarted):

@@ -16,7 +16,7 @@ from server.models import Booking, ChatLine
 from tests.conftest import login
 from tests.integration.conftest import MakeClient, Site, make_site
 from tests.support.calls import CallParticipant, add_booking
-from tests.support.media import Clip, wait_for
+from tests.support.media import Clip, TestPeer, wait_for
 
 Client = TestClient[Any, Any]
 
@@ -230,3 +230,34 @@ async def test_the_end_time_survives_a_server_restart(
     async with calls.db.read() as s:
         rows = (await s.scalars(select(ChatLine))).all()
     assert rows == []
+
+
+async def test_a_second_offer_on_the_same_socket_renegotiates_without_closing_it(
+    pair: tuple[CallParticipant, CallParticipant, int], video_clip: Clip, audio_clip: Clip
+) -> None:
+    mentor, mentee, booking_id = pair
+    await mentor.join(booking_id)
+    await mentee.join(booking_id)
+    await wait_for(lambda: mentee.video_frames() > 10, what="video")
+    old_peer = mentee.peer  # the page rebuilds its peer connection on the same socket
+    mentee.peer = TestPeer(video_clip, audio_clip)
+    await mentee.send({"type": "offer", "sdp": await mentee.peer.offer()})
+    await mentee.peer.accept((await mentee.next_message("answer"))["sdp"])
+    await old_peer.close()
+    await wait_for(lambda: mentee.video_frames() > 10, what="video on the new peer")
+    await mentee.send({"type": "chat", "text": "still here"})
+    assert (await mentor.next_message("chat"))["text"] == "still here"
+    assert mentee.closed_with is None
+
+
+async def test_the_dashboard_lists_joinable_calls(site: Site) -> None:
+    mentor_client, mentor_id = await site.user("m@example.org", "mentor")
+    mentee_client, mentee_id = await site.user("e@example.org", "mentee")
+    booking_id = await add_booking(mentor_client, mentor_id, mentee_id)
+    await add_booking(mentor_client, mentor_id, mentee_id, status="pending_payment")
+    page = await (await mentee_client.get("/dashboard")).text()
+    assert page.count('href="/call/') == 1
+    assert f'href="/call/{booking_id}"' in page
+    assert "M</strong>" in page  # the mentor's name
+    mentor_page = await (await mentor_client.get("/dashboard")).text()
+    assert f'href="/call/{booking_id}"' in mentor_page
