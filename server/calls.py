@@ -23,6 +23,7 @@ from server.models import Booking, ChatLine, User
 log = logging.getLogger("micromentor.calls")
 JOINABLE = ("confirmed", "in_call")
 SWEEP_SECONDS = 30
+LOOP_WATCH_SECONDS = 0.5
 
 
 class CallUnavailable(Exception):
@@ -54,6 +55,7 @@ class Calls:
         )
         self.clock = clock
         self._sleep = sleep
+        self.loop_lag_ms = 0.0
 
     async def booking(self, booking_id: int) -> Booking | None:
         async with self.db.read() as s:
@@ -199,11 +201,24 @@ class Calls:
     async def run(self) -> AsyncIterator[None]:
         """The background sweeper, for the app's cleanup context."""
         stop = asyncio.Event()
-        sweeper = asyncio.get_running_loop().create_task(self._sweep(stop))
+        loop = asyncio.get_running_loop()
+        sweeper = loop.create_task(self._sweep(stop))
+        watcher = loop.create_task(self._watch_loop(stop))
         yield
         stop.set()
         await sweeper  # let a sweep in progress finish its transaction
+        await watcher
         await self.shutdown()
+
+    async def _watch_loop(self, stop: asyncio.Event) -> None:
+        """Measures how late the event loop runs a timer: media shares this loop."""
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            asked = loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), LOOP_WATCH_SECONDS)
+            if not stop.is_set():
+                self.loop_lag_ms = max(0.0, (loop.time() - asked - LOOP_WATCH_SECONDS) * 1000)
 
     async def _sweep(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from server.calls_api import CALLS
 from server.db import Database
 from server.routes import ROUTES, Route, openapi_document
 
@@ -16,19 +17,34 @@ VERSION = "0.1.0"
 log = logging.getLogger("micromentor.health")
 
 
+# Past this, calls on this node stutter: report the node unhealthy so a balancer sends no more.
+MAX_LOOP_LAG_MS = 1000.0
+
+
 @dataclass(frozen=True)
 class Health:
     status: str
     database: str
+    rooms: int
+    loop_lag_ms: float
 
 
 async def healthz(request: web.Request) -> web.Response:
+    calls = request.app[CALLS]
+    report = {
+        "status": "ok",
+        "database": "ok",
+        "rooms": len(calls.rooms),
+        "loop_lag_ms": round(calls.loop_lag_ms, 1),
+    }
     try:
         await request.app[DATABASE].ping()
     except Exception as exc:
         log.warning("health check: database unavailable: %s", exc)
-        return web.json_response({"status": "unavailable", "database": "unavailable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+        report.update(status="unavailable", database="unavailable")
+    if calls.loop_lag_ms > MAX_LOOP_LAG_MS:
+        report["status"] = "overloaded"
+    return web.json_response(report, status=200 if report["status"] == "ok" else 503)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -43,7 +59,7 @@ HEALTH_ROUTES = [
         "GET",
         "/healthz",
         healthz,
-        "200 when the database answers",
+        "200 when the database answers and the event loop (media) keeps up",
         "operations",
         response=Health,
         errors=(503,),

@@ -207,3 +207,26 @@ async def test_a_crash_is_a_500_with_a_request_id_and_no_traceback(
         assert "secret internal detail" not in body  # ...never shown to the client
         assert "Traceback" not in body
     assert page.headers["X-Request-Id"] in await page.text()
+
+
+async def test_healthz_reports_database_rooms_and_loop(client: Client) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["rooms"] == 0
+    assert body["loop_lag_ms"] >= 0
+
+
+async def test_healthz_is_503_when_the_database_does_not_answer(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.health import DATABASE
+
+    async def unreachable() -> None:
+        raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr(client.app[DATABASE], "ping", unreachable)  # type: ignore[index]
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["database"] == "unavailable"
