@@ -11,6 +11,7 @@ class CallSettings:
     duration_seconds: int = field(default=600, metadata={"min": 1})
     warning_seconds: int = field(default=60, metadata={"min": 0})
     grace_seconds: int = field(default=300, metadata={"min": 0})
+    min_completed_seconds: int = field(default=60, metadata={"min": 0})
 
     def __post_init__(self) -> None:
         if self.warning_seconds >= self.duration_seconds:

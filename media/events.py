@@ -56,6 +56,7 @@ class CallEnded:
     started_at: datetime | None
     ended_at: datetime
     reason: EndReason
+    together_seconds: float = 0.0  # how long mentor and mentee were connected together
 
 
 RoomEvent = (

@@ -74,6 +74,8 @@ class Room:
         self._left: set[Role] = set()
         self.timer: CallTimer | None = None
         self._tasks: set[asyncio.Future[None]] = set()
+        self.together_seconds = 0.0
+        self._together_since: datetime | None = None
         if ends_at is not None:
             self._start_timer(ends_at)
 
@@ -98,6 +100,7 @@ class Room:
             raise RoomClosed(self.room_id)
         previous = self.participants.get(role)
         self.participants[role] = participant
+        self._count_together()  # a replaced participant is not connected together any more
         self._ever_joined.add(role)
         self._left.discard(role)
         if previous is not None:
@@ -114,6 +117,7 @@ class Room:
             return
         del self.participants[role]
         self._left.add(role)
+        self._count_together()
         await participant.close()
         await self._emit(ParticipantLeft(self.room_id, role, self._now(), "left"))
         if self._left == {"mentor", "mentee"}:
@@ -125,6 +129,7 @@ class Room:
         if self.participants.get(role) is not participant:
             return
         del self.participants[role]
+        self._count_together()
         await participant.close()
         await self._emit(ParticipantLeft(self.room_id, role, self._now(), "disconnected"))
 
@@ -158,8 +163,22 @@ class Room:
         elif state in ("failed", "closed"):
             self._spawn(self.drop(participant))
 
+    def _count_together(self) -> None:
+        """Starts or stops the clock of time both sides spent connected together."""
+        now = self._now()
+        both = all(
+            role in self.participants and self.participants[role].connected
+            for role in ("mentor", "mentee")
+        )
+        if both and self._together_since is None:
+            self._together_since = now
+        elif not both and self._together_since is not None:
+            self.together_seconds += (now - self._together_since).total_seconds()
+            self._together_since = None
+
     async def _connected(self, participant: Participant) -> None:
         now = self._now()
+        self._count_together()
         await self._emit(ParticipantConnected(self.room_id, participant.role, now))
         # A new subscriber decodes nothing until a keyframe: ask its publisher for one now.
         self.keyframe_wanted_by(participant)
@@ -201,8 +220,11 @@ class Room:
             self.timer.cancel()
         participants = list(self.participants.values())
         self.participants.clear()
+        self._count_together()
         await asyncio.gather(*(p.close() for p in participants), return_exceptions=True)
-        await self._emit(CallEnded(self.room_id, self.started_at, self._now(), reason))
+        await self._emit(
+            CallEnded(self.room_id, self.started_at, self._now(), reason, self.together_seconds)
+        )
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
 from media.timer import Sleep
-from server import accounts_api, calls_api, pages
+from server import accounts_api, booking_api, calls_api, pages
 from server.accounts import Accounts
+from server.bookings import Bookings
 from server.calls import Calls
 from server.calls_api import CALL_HUB, CALLS, DEMO_KEY, JOIN_KEY
 from server.clock import Clock, utc_now
@@ -19,6 +21,7 @@ from server.db import Database
 from server.errors import HTML_ERRORS, error_middleware
 from server.health import DATABASE, HEALTH_ROUTES, PUBLIC_URL
 from server.keys import derive, load_or_create
+from server.mentors import Mentors
 from server.migrate import upgrade
 from server.passwords import Passwords
 from server.routes import Route, add_routes
@@ -56,7 +59,25 @@ def create_app(
     app[HTML_ERRORS] = pages.error_page
     app.cleanup_ctx.append(_database)
 
-    calls = Calls(db, config.calls, config.media, clock=clock, sleep=sleep)
+    bookings = Bookings(db, config.booking, config.calls, clock=clock)
+    app[booking_api.BOOKINGS] = bookings
+    app[booking_api.MENTORS] = Mentors(
+        db,
+        bookings,
+        clock=clock,
+        default_price_paise=config.billing.price_paise,
+        photo_dir=config.data_dir / "photos",
+    )
+    app[booking_api.JOIN_EARLY] = timedelta(minutes=config.booking.join_early_minutes)
+    calls = Calls(
+        db,
+        config.calls,
+        config.media,
+        clock=clock,
+        sleep=sleep,
+        join_early=app[booking_api.JOIN_EARLY],
+        on_sweep=bookings.expire_holds,
+    )
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
     app[JOIN_KEY] = derive(secret, "join token")
@@ -69,6 +90,7 @@ def create_app(
         HEALTH_ROUTES
         + accounts_api.ROUTES
         + calls_api.ROUTES
+        + booking_api.ROUTES
         + pages.ROUTES
         + [
             Route(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import aliased
 
 from media.config import CallSettings, MediaSettings
-from media.events import CallEnded, CallStarted, Role, RoomEvent
+from media.events import CallEnded, CallStarted, ParticipantConnected, Role, RoomEvent
 from media.room import Room, RoomOptions
 from media.rooms import Rooms
 from media.timer import Sleep
@@ -44,8 +44,12 @@ class Calls:
         *,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
+        join_early: timedelta = timedelta(minutes=5),
+        on_sweep: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.db = db
+        self.join_early = join_early
+        self._on_sweep = on_sweep
         self.settings = calls
         self.rooms = Rooms()
         self.options = RoomOptions(
@@ -72,6 +76,11 @@ class Calls:
                 f"this call is {booking.status.replace('_', ' ')}",
             )
         now = self.clock()
+        if now < booking.starts_at - self.join_early:
+            opens = booking.starts_at - self.join_early
+            raise CallUnavailable(
+                "too_early", f"the call opens at {opens.isoformat().replace('+00:00', 'Z')}"
+            )
         if booking.call_ends_at is not None and now >= booking.call_ends_at:
             raise CallUnavailable("call_ended", "this call's time is up")
         if now >= self.latest_end(booking):
@@ -125,18 +134,29 @@ class Calls:
                     )
                 )
             log.info("call %s started; ends at %s", booking_id, event.ends_at.isoformat())
+        elif isinstance(event, ParticipantConnected):
+            column = (
+                Booking.mentor_connected_at
+                if event.role == "mentor"
+                else Booking.mentee_connected_at
+            )
+            async with self.db.write() as s:
+                await s.execute(
+                    update(Booking)
+                    .where(Booking.id == booking_id, column.is_(None))
+                    .values({column.key: event.at})
+                )
         elif isinstance(event, CallEnded):
             self.rooms.discard(event.room_id)
-            if event.reason == "server_shutdown":
-                return  # not over: the participants rejoin when the server is back
             async with self.db.write() as s:
                 booking = await s.get(Booking, booking_id)
-                if booking is not None and booking.call_ended_at is None:
-                    booking.call_ended_at = event.ended_at
-                    booking.end_reason = event.reason
-                    if booking.call_started_at is not None:
-                        booking.status = "completed"
-            log.info("call %s ended: %s", booking_id, event.reason)
+                if booking is None or booking.call_ended_at is not None:
+                    return
+                booking.together_seconds += int(event.together_seconds)
+                if event.reason == "server_shutdown":
+                    return  # not over: the participants rejoin when the server is back
+                self._finish(booking, event.ended_at, event.reason)
+            log.info("call %s ended: %s (%s)", booking_id, event.reason, booking.status)
 
     async def open_calls_for(self, user_id: int) -> list[tuple[Booking, str, Role]]:
         """The user's calls that can still be joined: (booking, the other's name, own role)."""
@@ -161,6 +181,25 @@ class Calls:
                 if now < self.latest_end(booking)
             ]
 
+    def _finish(self, booking: Booking, ended_at: datetime, reason: str) -> None:
+        """The outcome: completed when both were connected together long enough, else a
+        no-show of whoever never came ("both" when neither did)."""
+        booking.call_ended_at = ended_at
+        booking.end_reason = reason
+        if booking.together_seconds >= self.settings.min_completed_seconds:
+            booking.status = "completed"
+            return
+        booking.status = "no_show"
+        missing = [
+            role
+            for role, at in (
+                ("mentor", booking.mentor_connected_at),
+                ("mentee", booking.mentee_connected_at),
+            )
+            if at is None
+        ]
+        booking.no_show_role = "both" if len(missing) == 2 else (missing[0] if missing else None)
+
     async def save_chat(self, room_id: str, role: Role, text: str, at: datetime) -> None:
         async with self.db.write() as s:
             booking = await s.get(Booking, int(room_id))
@@ -177,21 +216,27 @@ class Calls:
             return list(rows)
 
     async def finish_overdue(self) -> int:
-        """Ends calls whose time ran out while no room was open here (a restart, say)."""
+        """Ends calls whose time ran out: an open room is closed (its end decides the outcome);
+        without one (nobody came, or a restart), the booking is settled here."""
         now = self.clock()
-        async with self.db.write() as s:
-            rows = await s.scalars(
-                select(Booking).where(
-                    Booking.status == "in_call",
-                    Booking.call_ended_at.is_(None),
-                    Booking.call_ends_at <= now,
+        async with self.db.read() as s:
+            rows = list(
+                await s.scalars(
+                    select(Booking).where(
+                        Booking.status.in_(JOINABLE), Booking.call_ended_at.is_(None)
+                    )
                 )
             )
-            overdue = [b for b in rows if self.rooms.get(str(b.id)) is None]
-            for booking in overdue:
-                booking.status = "completed"
-                booking.call_ended_at = booking.call_ends_at
-                booking.end_reason = "time_up"
+        overdue = [b for b in rows if now >= (b.call_ends_at or self.latest_end(b))]
+        for booking in overdue:
+            room = self.rooms.get(str(booking.id))
+            if room is not None:
+                await room.close("time_up")
+                continue
+            async with self.db.write() as s:
+                stored = await s.get(Booking, booking.id)
+                if stored is not None and stored.call_ended_at is None:
+                    self._finish(stored, stored.call_ends_at or self.latest_end(stored), "time_up")
         return len(overdue)
 
     async def shutdown(self) -> None:
@@ -224,6 +269,8 @@ class Calls:
         while not stop.is_set():
             try:
                 await self.finish_overdue()
+                if self._on_sweep is not None:
+                    await self._on_sweep()
             except Exception:
                 log.exception("sweeping overdue calls failed")
             with contextlib.suppress(TimeoutError):

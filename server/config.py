@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from billing.config import BillingSettings
 from media.config import CallSettings, MediaSettings
 from server.settings_loader import ConfigError, build_section, unknown_variables
 from signaling.config import SignalingSettings
@@ -72,6 +73,15 @@ class AuthSettings:
     login_days: int = field(default=14, metadata={"min": 1, "max": 365})
 
 
+@dataclass(frozen=True)
+class BookingSettings:
+    buffer_minutes: int = field(default=5, metadata={"min": 0, "max": 240})
+    min_notice_minutes: int = field(default=30, metadata={"min": 0})
+    horizon_days: int = field(default=30, metadata={"min": 1, "max": 365})
+    hold_minutes: int = field(default=10, metadata={"min": 1, "max": 120})
+    join_early_minutes: int = field(default=5, metadata={"min": 0, "max": 60})
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "database": DatabaseSettings,
@@ -79,6 +89,8 @@ SECTIONS: dict[str, type] = {
     "calls": CallSettings,
     "media": MediaSettings,
     "signaling": SignalingSettings,
+    "booking": BookingSettings,
+    "billing": BillingSettings,
 }
 
 
@@ -90,6 +102,8 @@ class Config:
     calls: CallSettings = field(default_factory=CallSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
+    booking: BookingSettings = field(default_factory=BookingSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
 
     @property
     def data_dir(self) -> Path:

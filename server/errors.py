@@ -46,8 +46,8 @@ class ApiError(Exception):
         status: int,
         code: str,
         message: str,
-        *,
         field: str | None = None,
+        *,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -70,6 +80,9 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# Bookings that hold their time: nobody else may book it.
+LIVE_STATUSES = ("pending_payment", "confirmed", "in_call")
+LIVE_CONDITION = "status IN ('pending_payment', 'confirmed', 'in_call')"
 BOOKING_STATUSES = (
     "pending_payment",
     "confirmed",
@@ -103,6 +116,21 @@ class Booking(Base):
     call_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     call_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    agenda: Mapped[str] = mapped_column(String(500), default="")
+    record: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount_paise: Mapped[int] = mapped_column(Integer, default=0)
+    # An unpaid booking holds its slot until then; past it, the booking expires.
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    refund_paise: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Who never came, for a no_show: "mentor", "mentee" or "both".
+    no_show_role: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    together_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # When each side's media first connected: who came, for the outcome of the call.
+    mentor_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mentee_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def booked_end(self) -> datetime:
@@ -125,3 +153,68 @@ class ChatLine(Base):
     sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(String(1000))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+MENTOR_STATUSES = ("pending", "approved", "rejected")
+
+
+class MentorProfile(Base):
+    """A mentor's public profile, which is also their application until approved."""
+
+    __tablename__ = "mentor_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    headline: Mapped[str] = mapped_column(String(120))
+    bio: Mapped[str] = mapped_column(Text)
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    # "|dsa|system design|": lower-case skills between bars, for exact-skill filtering in SQL.
+    skills_key: Mapped[str] = mapped_column(String(1200))
+    institution: Mapped[str] = mapped_column(String(120))
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    price_paise: Mapped[int] = mapped_column(Integer)
+    photo: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    status: Mapped[str] = mapped_column(String(10))
+    review_note: Mapped[str] = mapped_column(String(500), default="")
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Kolkata")
+    vacation: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AvailabilityWindow(Base):
+    """A weekly window in the mentor's own time zone: weekday 0 is Monday."""
+
+    __tablename__ = "availability_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+
+class BlockedPeriod(Base):
+    __tablename__ = "blocked_periods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BookingRequest(Base):
+    """A mentee's proposed time outside the mentor's published availability."""
+
+    __tablename__ = "booking_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    proposed_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    topic: Mapped[str] = mapped_column(String(100))
+    agenda: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -69,6 +69,12 @@ def _check(kind: Any, value: Any, name: str, meta: typing.Mapping[str, Any]) -> 
         if not isinstance(value, bool):
             raise BodyError(name, "must be true or false")
         return value
+    if kind is float:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise BodyError(name, "must be a number")
+        if "minimum" in meta and value < meta["minimum"]:
+            raise BodyError(name, f"must be at least {meta['minimum']}")
+        return float(value)
     if kind is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise BodyError(name, "must be an integer")
@@ -85,6 +91,12 @@ def _check(kind: Any, value: Any, name: str, meta: typing.Mapping[str, Any]) -> 
         if "max_length" in meta and len(value) > meta["max_length"]:
             raise BodyError(name, f"must be at most {meta['max_length']} characters")
         return value
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        try:
+            return parse(kind, value)
+        except BodyError as exc:
+            inner = f"{name}.{exc.field}" if exc.field else name
+            raise BodyError(inner, exc.message) from None
     raise TypeError(f"schema: unsupported type {kind!r} for {name}")
 
 
@@ -135,3 +147,21 @@ def _schema_of(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
     if kind in simple:
         return {"type": simple[kind], **extra}
     raise TypeError(f"schema: unsupported type {kind!r}")
+
+
+def parse_query(cls: type[T], query: typing.Mapping[str, str]) -> T:
+    """Query-string parameters into `cls`: text converted by each field's type, then checked."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    data: dict[str, Any] = {}
+    for key, text in query.items():
+        if key not in names:
+            continue  # unknown query parameters are ignored, as browsers and caches add some
+        kind = hints[key]
+        options = [k for k in get_args(kind) if k is not type(None)]
+        base = options[0] if get_origin(kind) in (typing.Union, types.UnionType) else kind
+        try:
+            data[key] = int(text) if base is int else float(text) if base is float else text
+        except ValueError:
+            raise BodyError(key, f"must be {'an integer' if base is int else 'a number'}") from None
+    return parse(cls, data)

@@ -50,6 +50,7 @@ async def test_mentor_and_mentee_see_each_other_until_the_server_ends_the_call(
         MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
         MICROMENTOR_CALLS_DURATION_SECONDS="12",
         MICROMENTOR_CALLS_WARNING_SECONDS="4",
+        MICROMENTOR_CALLS_MIN_COMPLETED_SECONDS="3",
     )
     server = await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS))
     api = await aiohttp_client(server)
