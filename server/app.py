@@ -10,7 +10,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from media.timer import Sleep
-from server import accounts_api, booking_api, calls_api, pages
+from server import accounts_api, booking_api, booking_pages, calls_api, pages
 from server.accounts import Accounts
 from server.bookings import Bookings
 from server.calls import Calls
@@ -91,6 +91,7 @@ def create_app(
         + accounts_api.ROUTES
         + calls_api.ROUTES
         + booking_api.ROUTES
+        + booking_pages.ROUTES
         + pages.ROUTES
         + [
             Route(

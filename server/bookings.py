@@ -106,6 +106,7 @@ class Bookings:
         self.db = db
         self.settings = settings
         self.duration = timedelta(seconds=calls.duration_seconds)
+        self.grace = timedelta(seconds=calls.grace_seconds)
         self.clock = clock
         self.rules = SlotRules(
             duration=self.duration,

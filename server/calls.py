@@ -8,8 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import select, update
 
 from media.config import CallSettings, MediaSettings
 from media.events import CallEnded, CallStarted, ParticipantConnected, Role, RoomEvent
@@ -18,7 +17,7 @@ from media.rooms import Rooms
 from media.timer import Sleep
 from server.clock import Clock
 from server.db import Database
-from server.models import Booking, ChatLine, User
+from server.models import Booking, ChatLine
 
 log = logging.getLogger("micromentor.calls")
 JOINABLE = ("confirmed", "in_call")
@@ -157,29 +156,6 @@ class Calls:
                     return  # not over: the participants rejoin when the server is back
                 self._finish(booking, event.ended_at, event.reason)
             log.info("call %s ended: %s (%s)", booking_id, event.reason, booking.status)
-
-    async def open_calls_for(self, user_id: int) -> list[tuple[Booking, str, Role]]:
-        """The user's calls that can still be joined: (booking, the other's name, own role)."""
-        other = aliased(User)
-        async with self.db.read() as s:
-            rows = await s.execute(
-                select(Booking, other.name)
-                .join(
-                    other,
-                    or_(
-                        and_(Booking.mentor_id == user_id, other.id == Booking.mentee_id),
-                        and_(Booking.mentee_id == user_id, other.id == Booking.mentor_id),
-                    ),
-                )
-                .where(Booking.status.in_(JOINABLE), Booking.call_ended_at.is_(None))
-                .order_by(Booking.starts_at)
-            )
-            now = self.clock()
-            return [
-                (booking, name, "mentor" if booking.mentor_id == user_id else "mentee")
-                for booking, name in rows.all()
-                if now < self.latest_end(booking)
-            ]
 
     def _finish(self, booking: Booking, ended_at: datetime, reason: str) -> None:
         """The outcome: completed when both were connected together long enough, else a

@@ -298,6 +298,18 @@ class Mentors:
 
     # -- discovery ------------------------------------------------------------------------------
 
+    async def known_skills(self) -> list[str]:
+        """The skills of listed mentors, for the filter."""
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(MentorProfile.skills).where(MentorProfile.status == "approved")
+            )
+            found: dict[str, str] = {}
+            for skills in rows:
+                for skill in skills:
+                    found.setdefault(skill.lower(), skill)
+        return sorted(found.values(), key=str.lower)
+
     async def discover(self, query: MentorQuery) -> tuple[list[MentorCard], int]:
         sessions = (
             select(func.count())

@@ -16,10 +16,10 @@ from server.accounts import (
     Registration,
 )
 from server.accounts_api import client_address
-from server.calls_api import CALLS
+from server.booking_pages import dashboard_context
 from server.routes import Route
 from server.schema import BodyError, parse
-from server.security import ACCOUNTS, current_user, log_in, log_out, require_user
+from server.security import ACCOUNTS, current_user, log_in, log_out
 from server.templating import TEMPLATES
 
 ROLE_CHOICES = [
@@ -150,12 +150,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def dashboard(request: web.Request) -> web.Response:
-    user = require_user(request)
-    calls = await request.app[CALLS].open_calls_for(user.id)
-    context = {
-        "mentee_calls": [c for c in calls if c[2] == "mentee"],
-        "mentor_calls": [c for c in calls if c[2] == "mentor"],
-    }
+    context = await dashboard_context(request)
     return await request.app[TEMPLATES].render(request, "dashboard.html", context)
 
 

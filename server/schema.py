@@ -155,8 +155,8 @@ def parse_query(cls: type[T], query: typing.Mapping[str, str]) -> T:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     data: dict[str, Any] = {}
     for key, text in query.items():
-        if key not in names:
-            continue  # unknown query parameters are ignored, as browsers and caches add some
+        if key not in names or text == "":
+            continue  # unknown ones are ignored (trackers add some); empty ones mean "any"
         kind = hints[key]
         options = [k for k in get_args(kind) if k is not type(None)]
         base = options[0] if get_origin(kind) in (typing.Union, types.UnionType) else kind

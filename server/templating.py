@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jinja2
@@ -12,6 +13,11 @@ from aiohttp_session import get_session
 import web as web_assets
 from server.errors import REQUEST_ID
 from server.security import csrf_token, current_user
+
+
+def iso_utc(at: datetime | None) -> str:
+    """A time as ISO 8601 UTC with Z, for <time datetime> and scripts."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else ""
 
 
 class Templates:
@@ -28,6 +34,8 @@ class Templates:
             if path.is_file()
         }
         self.env.globals["static"] = self.static_url
+        self.env.globals["timedelta"] = timedelta
+        self.env.filters["iso"] = iso_utc
 
     def static_url(self, name: str) -> str:
         return f"/static/{name}?v={self.asset_versions.get(name, '0')}"

@@ -1,0 +1,164 @@
+"""The pages for finding mentors, booking, applying to mentor, and reviewing applications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server.booking_api import BOOKINGS, MENTORS, card_json, path_id, query_of, require_admin
+from server.bookings import TOPICS
+from server.errors import ApiError
+from server.mentors import MentorQuery
+from server.routes import Route
+from server.security import ACCOUNTS, current_user, require_user
+from server.templating import TEMPLATES
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def rupees(paise: int) -> str:
+    return f"₹{paise // 100:,}" + (f".{paise % 100:02d}" if paise % 100 else "")
+
+
+async def mentors_page(request: web.Request) -> web.Response:
+    query: MentorQuery = query_of(request, MentorQuery)
+    mentors = request.app[MENTORS]
+    cards, total = await mentors.discover(query)
+    context: dict[str, Any] = {
+        "cards": [card_json(c) for c in cards],
+        "total": total,
+        "query": query,
+        "skills": await mentors.known_skills(),
+        "pages": max(1, -(-total // query.per_page)),
+        "rupees": rupees,
+    }
+    return await request.app[TEMPLATES].render(request, "mentors.html", context)
+
+
+async def mentor_page(request: web.Request) -> web.Response:
+    mentor_id = path_id(request, "mentor_id")
+    profile = await request.app[MENTORS].profile(mentor_id)
+    viewer = current_user(request)
+    mine = viewer is not None and (viewer.id == mentor_id or viewer.is_admin)
+    user = await request.app[ACCOUNTS].get(mentor_id)
+    if profile is None or user is None or (profile.status != "approved" and not mine):
+        raise ApiError(404, "not_found", "There is no such mentor.")
+    context = {
+        "profile": profile,
+        "mentor": user,
+        "topics": TOPICS,
+        "rupees": rupees,
+        "bookable": viewer is not None and viewer.id != mentor_id and profile.status == "approved",
+    }
+    return await request.app[TEMPLATES].render(request, "mentor.html", context)
+
+
+async def become_mentor_page(request: web.Request) -> web.Response:
+    user = require_user(request)
+    mentors = request.app[MENTORS]
+    profile = await mentors.profile(user.id)
+    windows, _blocked = await mentors.availability(user.id) if profile else ([], [])
+    by_day = {w.weekday: w for w in windows}
+    days = [
+        {
+            "weekday": d,
+            "name": WEEKDAYS[d],
+            "start": f"{by_day[d].start_minute // 60:02d}:{by_day[d].start_minute % 60:02d}"
+            if d in by_day
+            else "",
+            "end": f"{by_day[d].end_minute // 60:02d}:{by_day[d].end_minute % 60:02d}"
+            if d in by_day
+            else "",
+        }
+        for d in range(7)
+    ]
+    context = {
+        "profile": profile,
+        "days": days,
+        "default_price": request.app[MENTORS].default_price,
+    }
+    return await request.app[TEMPLATES].render(request, "become_mentor.html", context)
+
+
+async def admin_mentors_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    rows, total = await request.app[MENTORS].applications("pending", 1, 100)
+    context = {"applications": rows, "total": total}
+    return await request.app[TEMPLATES].render(request, "admin_mentors.html", context)
+
+
+async def dashboard_context(request: web.Request) -> dict[str, Any]:
+    """What the dashboard lists: calls ahead and behind for each role, and requests."""
+    user = require_user(request)
+    bookings = request.app[BOOKINGS]
+    rows = await bookings.of_user(user, None, None)
+    accounts = request.app[ACCOUNTS]
+    names: dict[int, str] = {}
+    for booking in rows:
+        for person in (booking.mentor_id, booking.mentee_id):
+            if person not in names:
+                account = await accounts.get(person)
+                names[person] = account.name if account else "?"
+    ahead = ("pending_payment", "confirmed", "in_call")
+    now = bookings.clock()
+
+    def of(role: str, upcoming: bool) -> list[Any]:
+        mine = [b for b in rows if (b.mentor_id if role == "mentor" else b.mentee_id) == user.id]
+        chosen = [
+            b
+            for b in mine
+            if (b.status in ahead and b.booked_end + bookings.grace > now) == upcoming
+        ]
+        return sorted(chosen, key=lambda b: b.starts_at, reverse=not upcoming)
+
+    requests = await bookings.requests_of(user, "mentor")
+    for item in requests:
+        if item.mentee_id not in names:
+            account = await accounts.get(item.mentee_id)
+            names[item.mentee_id] = account.name if account else "?"
+    return {
+        "mentee_upcoming": of("mentee", True),
+        "mentee_past": of("mentee", False)[:10],
+        "mentor_upcoming": of("mentor", True),
+        "mentor_past": of("mentor", False)[:10],
+        "requests": [r for r in requests if r.status == "pending"],
+        "names": names,
+        "join_early": request.app[BOOKINGS].settings.join_early_minutes,
+        "rupees": rupees,
+        "profile": await request.app[MENTORS].profile(user.id),
+    }
+
+
+M = r"{mentor_id:\d+}"
+ROUTES = [
+    Route("GET", "/mentors", mentors_page, "Find a mentor", "pages", kind="html", errors=(400,)),
+    Route(
+        "GET",
+        f"/mentors/{M}",
+        mentor_page,
+        "A mentor's profile, free slots and booking",
+        "pages",
+        kind="html",
+        errors=(404,),
+    ),
+    Route(
+        "GET",
+        "/become-a-mentor",
+        become_mentor_page,
+        "Apply to mentor; set your availability",
+        "pages",
+        kind="html",
+        login=True,
+    ),
+    Route(
+        "GET",
+        "/admin/mentors",
+        admin_mentors_page,
+        "The queue of mentor applications",
+        "pages",
+        kind="html",
+        errors=(403,),
+        login=True,
+    ),
+]

@@ -1,0 +1,107 @@
+// micromentor: small helpers every page shares. Plain JavaScript, no build step.
+"use strict";
+
+window.mm = (function () {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  // fetch() for the JSON API: sends the CSRF token, returns {ok, status, body}.
+  async function api(method, path, body) {
+    const options = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, options);
+    const data = await response.json().catch(() => ({}));
+    return { ok: response.ok, status: response.status, body: data };
+  }
+
+  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const formats = {
+    datetime: { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+    time: { hour: "2-digit", minute: "2-digit" },
+    date: { weekday: "short", day: "numeric", month: "short" },
+  };
+  function format(iso, kind) {
+    return new Date(iso).toLocaleString(undefined, formats[kind || "datetime"]);
+  }
+
+  // <time datetime="…Z" data-local="datetime|time|date"> shows the viewer's own time zone.
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach((el) => {
+      el.textContent = format(el.getAttribute("datetime"), el.dataset.local);
+      el.title = `${timeZone}`;
+    });
+    (root || document).querySelectorAll("input[name=tz]").forEach((el) => { el.value = timeZone; });
+  }
+
+  // <span data-countdown="…Z"> counts down to a time: "in 2 d 3 h", "in 04:59", "now".
+  function countdowns() {
+    const now = Date.now();
+    document.querySelectorAll("[data-countdown]").forEach((el) => {
+      const left = Math.round((Date.parse(el.dataset.countdown) - now) / 1000);
+      if (left <= 0) { el.textContent = el.dataset.done || "now"; return; }
+      const d = Math.floor(left / 86400), h = Math.floor((left % 86400) / 3600);
+      const m = Math.floor((left % 3600) / 60), s = left % 60;
+      el.textContent = d ? `in ${d} d ${h} h` : h ? `in ${h} h ${m} min`
+        : `in ${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+    });
+    document.querySelectorAll("[data-enable-at]").forEach((el) => {
+      const ready = Date.parse(el.dataset.enableAt) <= now;
+      el.classList.toggle("disabled", !ready);
+      el.setAttribute("aria-disabled", String(!ready));
+    });
+  }
+
+  // Shows an API error next to its field (error.field) or at the top of the form.
+  function showError(form, error) {
+    form.querySelectorAll(".error[data-for]").forEach((el) => { el.hidden = true; });
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    const field = (error.field || "").replace(/\[\d+\].*/, "");
+    const slot = field && form.querySelector(`.error[data-for="${field}"]`);
+    const target = slot || form.querySelector(".error[data-for=form]");
+    if (target) {
+      target.textContent = error.message ? error.message[0].toUpperCase() + error.message.slice(1) + "." : "That did not work.";
+      target.hidden = false;
+    }
+    const input = field && form.querySelector(`[name="${field}"]`);
+    if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+  }
+
+  // <form data-api="POST /api/…" data-then="/next"> sends its fields as JSON.
+  // data-type="int|bool|list" on an input converts its value.
+  function apiForms() {
+    document.querySelectorAll("form[data-api]").forEach((form) => {
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const [method, path] = form.dataset.api.split(" ");
+        const body = {};
+        form.querySelectorAll("[name]").forEach((el) => {
+          if (el.name === "csrf_token" || el.disabled) return;
+          if (el.type === "radio" && !el.checked) return;
+          const type = el.dataset.type;
+          if (type === "bool") body[el.name] = el.checked;
+          else if (type === "int") { if (el.value !== "") body[el.name] = Number(el.value); }
+          else if (type === "list") body[el.name] = el.value.split(",").map((v) => v.trim()).filter(Boolean);
+          else body[el.name] = el.value;
+        });
+        const button = form.querySelector("[type=submit]");
+        if (button) button.disabled = true;
+        const result = await api(method, path, body);
+        if (button) button.disabled = false;
+        if (!result.ok) return showError(form, result.body.error || {});
+        const next = form.dataset.then;
+        if (next) window.location.assign(next.replace("{id}", (result.body.booking || result.body.request || {}).id));
+        else window.location.reload();
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    localTimes();
+    countdowns();
+    setInterval(countdowns, 1000);
+    apiForms();
+  });
+  return { api, format, localTimes, showError, timeZone };
+})();
