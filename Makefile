@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# Debian packages the tests drive for real: Chromium for the browser tests.
-DEBIAN_PACKAGES := chromium fonts-dejavu-core
+# Debian packages the tests drive for real: Chromium for the browser tests, PostgreSQL for
+# the multi-node database.
+DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql
 
 .PHONY: run test lint install system-packages clean
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -101,6 +102,16 @@ class Booking(Base):
     __table_args__ = (
         Index("ix_bookings_mentor_starts", "mentor_id", "starts_at"),
         Index("ix_bookings_mentee_starts", "mentee_id", "starts_at"),
+        # Two live bookings of one mentor never start together (the booking code also checks
+        # overlaps inside a serialised transaction; this is the database's own guard).
+        Index(
+            "uq_bookings_live_mentor_start",
+            "mentor_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text(LIVE_CONDITION),
+            postgresql_where=text(LIVE_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -450,3 +450,37 @@ async def test_a_call_nobody_joined_is_a_no_show_of_both(site: Site, clock: Fake
     assert await calls.finish_overdue() == 1
     done = (await (await mentee.get(f"/api/bookings/{booking['id']}")).json())["booking"]
     assert (done["status"], done["no_show_role"]) == ("no_show", "both")
+
+
+async def test_photo_upload_checks_type_and_size(site: Site) -> None:
+    from aiohttp import FormData
+
+    client, mentor_id, token = await site.mentor()
+    headers = {"X-CSRF-Token": token}
+
+    def form(data: bytes, name: str = "photo") -> FormData:
+        body = FormData()
+        body.add_field(name, data, filename="me.png", content_type="image/png")
+        return body
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+    uploaded = await client.post("/api/mentors/photo", data=form(png), headers=headers)
+    assert uploaded.status == 200, await uploaded.text()
+    url = (await uploaded.json())["photo_url"]
+    served = await client.get(url)
+    assert served.status == 200 and await served.read() == png
+    assert (await (await client.get(f"/api/mentors/{mentor_id}")).json())["photo_url"] == url
+
+    not_image = await client.post(
+        "/api/mentors/photo", data=form(b"GIF89a" + b"\x00" * 10), headers=headers
+    )
+    assert not_image.status == 415
+    too_big = await client.post(
+        "/api/mentors/photo",
+        data=form(b"\xff\xd8\xff" + b"\x00" * (2 * 1024 * 1024)),
+        headers=headers,
+    )
+    assert too_big.status == 413
+    missing = await client.post("/api/mentors/photo", data=form(png, "avatar"), headers=headers)
+    assert (await missing.json())["error"]["field"] == "photo"
+    assert (await client.get("/media/photos/..%2F..%2Fsecret_key")).status == 404

@@ -82,6 +82,7 @@ window.mm = (function () {
           const type = el.dataset.type;
           if (type === "bool") body[el.name] = el.checked;
           else if (type === "int") { if (el.value !== "") body[el.name] = Number(el.value); }
+          else if (type === "local-datetime") { if (el.value) body[el.name] = new Date(el.value).toISOString(); else body[el.name] = ""; }
           else if (type === "list") body[el.name] = el.value.split(",").map((v) => v.trim()).filter(Boolean);
           else body[el.name] = el.value;
         });
