@@ -484,3 +484,40 @@ async def test_photo_upload_checks_type_and_size(site: Site) -> None:
     missing = await client.post("/api/mentors/photo", data=form(png, "avatar"), headers=headers)
     assert (await missing.json())["error"]["field"] == "photo"
     assert (await client.get("/media/photos/..%2F..%2Fsecret_key")).status == 404
+
+
+async def test_profile_update_vacation_and_availability_read_back(site: Site) -> None:
+    client, mentor_id, token = await site.mentor()
+    headers = {"X-CSRF-Token": token}
+    updated = await client.put(
+        "/api/mentors/profile", json={**PROFILE, "price_paise": 20000}, headers=headers
+    )
+    assert (await updated.json())["mentor"]["price_paise"] == 20000
+    assert (await updated.json())["mentor"]["status"] == "approved"  # no new review needed
+    stranger, _id, stranger_token = await site.user("s@example.org")
+    refused = await stranger.put(
+        "/api/mentors/profile", json=PROFILE, headers={"X-CSRF-Token": stranger_token}
+    )
+    assert refused.status == 403
+
+    away = {
+        **ALL_WEEK,
+        "vacation": True,
+        "blocked": [{"start": "2026-12-24T00:00:00Z", "end": "2026-12-26T00:00:00Z"}],
+    }
+    await client.put("/api/mentors/availability", json=away, headers=headers)
+    read = await (await client.get("/api/mentors/availability")).json()
+    assert read["vacation"] is True
+    assert read["weekly"][0] == {"weekday": 0, "start": "00:00", "end": "24:00"}
+    assert read["blocked"] == [{"start": "2026-12-24T00:00:00Z", "end": "2026-12-26T00:00:00Z"}]
+    slots = await (await client.get(f"/api/mentors/{mentor_id}/slots")).json()
+    assert slots == {"slots": []}  # on vacation
+
+
+async def test_the_admin_page_lists_the_queue_for_admins_only(site: Site) -> None:
+    applicant, _id, token = await site.user("new@example.org", "mentor")
+    await applicant.post("/api/mentors/apply", json=PROFILE, headers={"X-CSRF-Token": token})
+    admin, _admin_token = await site.admin()
+    page = await (await admin.get("/admin/mentors")).text()
+    assert "new@example.org" in page and "Approve" in page
+    assert (await applicant.get("/admin/mentors", headers={"Accept": "text/html"})).status == 403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -261,3 +262,35 @@ async def test_the_dashboard_lists_joinable_calls(site: Site) -> None:
     assert "M</strong>" in page  # the mentor's name
     mentor_page = await (await mentor_client.get("/dashboard")).text()
     assert f'href="/call/{booking_id}"' in mentor_page
+
+
+async def test_a_mentor_who_never_came_is_a_no_show_of_the_mentor(
+    clocked_site: Site, video_clip: Clip, audio_clip: Clip
+) -> None:
+    clock = clocked_site.clock
+    assert clock is not None
+    mentor_client, mentor_id = await clocked_site.user("m@example.org", "mentor")
+    mentee_client, mentee_id = await clocked_site.user("e@example.org", "mentee")
+    booking_id = await add_booking(mentor_client, mentor_id, mentee_id)
+    mentee = CallParticipant(mentee_client, video_clip, audio_clip)
+    calls = mentee_client.app[CALLS]  # type: ignore[index]
+    try:
+        await mentee.join(booking_id)
+        assert mentee.of_type("state")[-1]["peer"] == "absent"  # waiting for the mentor
+        await wait_for(lambda: mentee.peer.pc.connectionState == "connected", what="media")
+        for _ in range(100):  # the server records the mentee's arrival
+            async with calls.db.read() as s:
+                if (await s.get(Booking, booking_id)).mentee_connected_at is not None:
+                    break
+            await asyncio.sleep(0.02)
+        await clock.advance(600 + 301)  # past the booked end and the grace
+        await calls.finish_overdue()  # the sweeper's round
+        assert (await mentee.next_message("ended"))["reason"] == "time_up"
+        await wait_for(lambda: calls.rooms.get(str(booking_id)) is None, what="room closed")
+    finally:
+        await mentee.close()
+    async with calls.db.read() as s:
+        booking = await s.get(Booking, booking_id)
+    assert booking is not None
+    assert (booking.status, booking.no_show_role) == ("no_show", "mentor")
+    assert booking.mentee_connected_at is not None and booking.mentor_connected_at is None
