@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from tests.support.media import Clip, TestPeer, encode_opus, encode_vp8
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -50,13 +50,6 @@ class Sample:
     def cpu_per_call(self) -> float:
         """Share of one core per call, in percent."""
         return 100 * self.cpu_seconds / self.seconds / self.calls
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cpu_seconds(pid: int) -> float:

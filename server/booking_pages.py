@@ -6,9 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
-from server.booking_api import BOOKINGS, MENTORS, card_json, path_id, query_of, require_admin
+from server.booking_api import (
+    BOOKINGS,
+    MENTORS,
+    card_json,
+    query_of,
+    require_admin,
+    visible_profile,
+)
 from server.bookings import TOPICS
-from server.errors import ApiError
 from server.mentors import MentorQuery
 from server.routes import Route
 from server.security import ACCOUNTS, current_user, require_user
@@ -37,19 +43,16 @@ async def mentors_page(request: web.Request) -> web.Response:
 
 
 async def mentor_page(request: web.Request) -> web.Response:
-    mentor_id = path_id(request, "mentor_id")
-    profile = await request.app[MENTORS].profile(mentor_id)
+    profile, user = await visible_profile(request)
     viewer = current_user(request)
-    mine = viewer is not None and (viewer.id == mentor_id or viewer.is_admin)
-    user = await request.app[ACCOUNTS].get(mentor_id)
-    if profile is None or user is None or (profile.status != "approved" and not mine):
-        raise ApiError(404, "not_found", "There is no such mentor.")
     context = {
         "profile": profile,
         "mentor": user,
         "topics": TOPICS,
         "rupees": rupees,
-        "bookable": viewer is not None and viewer.id != mentor_id and profile.status == "approved",
+        "bookable": viewer is not None
+        and viewer.id != profile.user_id
+        and profile.status == "approved",
     }
     return await request.app[TEMPLATES].render(request, "mentor.html", context)
 

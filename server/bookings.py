@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -34,14 +34,6 @@ from server.models import (
 )
 from server.slots import SlotRules, Span, Window, free_slots
 
-TOPICS = (
-    "DSA Problem Solving",
-    "System Design",
-    "Resume Review",
-    "Mock Interview",
-    "Career Guidance",
-    "Custom",
-)
 Topic = Literal[
     "DSA Problem Solving",
     "System Design",
@@ -50,6 +42,7 @@ Topic = Literal[
     "Career Guidance",
     "Custom",
 ]
+TOPICS: tuple[str, ...] = get_args(Topic)
 CANCELLABLE = ("pending_payment", "confirmed")
 
 

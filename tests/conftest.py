@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from server.app import create_app
 from server.config import Config, load_config
 from server.passwords import Passwords
+from tests.support.media import Clip, encode_opus, encode_vp8
 
 # Tests hash many passwords; production parameters are checked in test_passwords.py.
 FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
@@ -72,3 +73,14 @@ async def login(client: TestClient[Any, Any], email: str, password: str = PASSWO
     assert response.status == 200, await response.text()
     token: str = (await response.json())["csrf_token"]
     return token
+
+
+@pytest.fixture(scope="session")
+def video_clip() -> Clip:
+    """Four seconds of 320x240 VP8 at ~700 kbps, encoded once per test run."""
+    return encode_vp8(seconds=4)
+
+
+@pytest.fixture(scope="session")
+def audio_clip() -> Clip:
+    return encode_opus(seconds=4)

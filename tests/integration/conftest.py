@@ -13,20 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from server.app import create_app
 from tests.conftest import FAST_PASSWORDS, login, make_config, register
 from tests.support.clock import ManualClock
-from tests.support.media import Clip, encode_opus, encode_vp8
 
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture(scope="session")
-def video_clip() -> Clip:
-    return encode_vp8(seconds=4)
-
-
-@pytest.fixture(scope="session")
-def audio_clip() -> Clip:
-    return encode_opus(seconds=4)
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import PASSWORD, login, make_config
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,13 +37,6 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env["MICROMENTOR_SERVER_DATA_DIR"] = str(data_dir / "var")
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_serve_answers_healthz_and_stops_cleanly(tmp_path: Path) -> None:

@@ -1,21 +1,11 @@
-"""Fixtures for media tests: clips encoded once per session, rooms on loopback."""
+"""Fixtures for media tests: rooms on loopback."""
 
 from __future__ import annotations
 
 import pytest
 
 from media.room import RoomOptions
-from tests.support.media import LOOPBACK, Clip, encode_opus, encode_vp8
-
-
-@pytest.fixture(scope="session")
-def video_clip() -> Clip:
-    return encode_vp8(seconds=4)
-
-
-@pytest.fixture(scope="session")
-def audio_clip() -> Clip:
-    return encode_opus(seconds=4)
+from tests.support.media import LOOPBACK
 
 
 @pytest.fixture

@@ -9,16 +9,11 @@ from datetime import datetime, timedelta
 
 from media.events import RoomEvent
 from media.room import Room, RoomOptions
-from tests.support.media import Clip, TestPeer, count_keyframe_requests, wait_for
+from tests.support.media import Clip, TestPeer, count_keyframe_requests, join_room, wait_for
 
 
 def an_hour(start: datetime) -> datetime:
     return start + timedelta(hours=1)
-
-
-async def join(room: Room, role: str, peer: TestPeer) -> None:
-    _participant, answer = await room.join(role, await peer.offer())  # type: ignore[arg-type]
-    await peer.accept(answer)
 
 
 async def test_each_side_receives_the_others_encoded_media(
@@ -29,8 +24,8 @@ async def test_each_side_receives_the_others_encoded_media(
     room.listeners.append(events.append)
     mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
     try:
-        await join(room, "mentor", mentor)
-        await join(room, "mentee", mentee)
+        await join_room(room, "mentor", mentor)
+        await join_room(room, "mentee", mentee)
         await wait_for(
             lambda: (
                 all(len(p.received["video"].frames) >= 45 for p in (mentor, mentee))
@@ -78,14 +73,14 @@ async def test_reconnect_gets_media_again_without_renegotiating_the_other_side(
     mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
     second = TestPeer(video_clip, audio_clip)
     try:
-        await join(room, "mentor", mentor)
+        await join_room(room, "mentor", mentor)
         mentor_pc_before = room.participants["mentor"].pc
-        await join(room, "mentee", mentee)
+        await join_room(room, "mentee", mentee)
         await wait_for(lambda: len(mentor.received["video"].frames) >= 10, what="first video")
         ends_at = room.ends_at
 
         await mentee.close()  # the mentee's tab reloads: a new peer connection joins the room
-        await join(room, "mentee", second)
+        await join_room(room, "mentee", second)
         seen = len(mentor.received["video"].frames)
         await wait_for(lambda: len(second.received["video"].frames) >= 30, what="video again")
         await wait_for(
@@ -109,8 +104,8 @@ async def test_keyframe_requests_reach_the_sender(
     mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
     mentor_plis = count_keyframe_requests(mentor)
     try:
-        await join(room, "mentor", mentor)
-        await join(room, "mentee", mentee)
+        await join_room(room, "mentor", mentor)
+        await join_room(room, "mentee", mentee)
         # The mentee just connected: the server asks the mentor for a keyframe by itself.
         await wait_for(lambda: mentor_plis[0] >= 1, what="a PLI on join")
         await wait_for(lambda: len(mentee.received["video"].frames) >= 5, what="video")

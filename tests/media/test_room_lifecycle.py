@@ -10,12 +10,7 @@ import pytest
 from media.events import CallEnded, CallStarted, CallWarning, RoomEvent
 from media.room import Room, RoomClosed, RoomOptions
 from tests.support.clock import ManualClock
-from tests.support.media import Clip, TestPeer, wait_for
-
-
-async def join(room: Room, role: str, peer: TestPeer) -> None:
-    _participant, answer = await room.join(role, await peer.offer())  # type: ignore[arg-type]
-    await peer.accept(answer)
+from tests.support.media import Clip, TestPeer, join_room, wait_for
 
 
 async def test_a_ten_minute_call_on_a_clock_moved_by_hand(
@@ -34,9 +29,9 @@ async def test_a_ten_minute_call_on_a_clock_moved_by_hand(
     room.listeners.append(events.append)
     mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
     try:
-        await join(room, "mentor", mentor)
+        await join_room(room, "mentor", mentor)
         await clock.advance(120)  # the mentee is two minutes late: the paid time starts later
-        await join(room, "mentee", mentee)
+        await join_room(room, "mentee", mentee)
         await wait_for(lambda: any(isinstance(e, CallStarted) for e in events), what="start")
         started = next(e for e in events if isinstance(e, CallStarted))
         assert started.started_at == clock.now()
@@ -80,8 +75,8 @@ async def test_the_end_is_capped_by_the_grace_after_the_booked_end(
     await clock.advance(13 * 60)  # both arrive 13 minutes into a 10-minute booking
     mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
     try:
-        await join(room, "mentor", mentor)
-        await join(room, "mentee", mentee)
+        await join_room(room, "mentor", mentor)
+        await join_room(room, "mentee", mentee)
         await wait_for(lambda: room.ends_at is not None, what="start")
         assert room.ends_at == booked_end + timedelta(seconds=300)
     finally:
@@ -102,8 +97,8 @@ async def test_a_real_five_second_call_ends_on_time(
     room.listeners.append(lambda e: events.append((time.monotonic(), e)))
     mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
     try:
-        await join(room, "mentor", mentor)
-        await join(room, "mentee", mentee)
+        await join_room(room, "mentor", mentor)
+        await join_room(room, "mentee", mentee)
         await wait_for(lambda: room.ended is not None, seconds=20, what="the end")
     finally:
         await room.close("left")

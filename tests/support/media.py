@@ -25,7 +25,9 @@ from media.aiortc_glue import (
     listen_for_keyframe_requests,
     restrict_host_addresses,
 )
+from media.events import Role
 from media.frames import EncodedFrame
+from media.room import Room
 
 LOOPBACK = ("127.0.0.1",)
 
@@ -199,3 +201,9 @@ def count_keyframe_requests(peer: TestPeer) -> list[int]:
 
             listen_for_keyframe_requests(transceiver.sender, bump)
     return counter
+
+
+async def join_room(room: Room, role: Role, peer: TestPeer) -> None:
+    """Negotiates `peer` into `room` directly, the way the call socket does."""
+    _participant, answer = await room.join(role, await peer.offer())
+    await peer.accept(answer)
