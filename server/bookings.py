@@ -44,6 +44,9 @@ Topic = Literal[
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 CANCELLABLE = ("pending_payment", "confirmed")
+# Overlap queries look this far back for bookings that could still run into a time; no call
+# is anywhere near this long ([calls] duration_seconds is minutes).
+LONGEST_CALL = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class Bookings:
                 who,  # type: ignore[arg-type]
                 Booking.status.in_(LIVE_STATUSES),
                 Booking.starts_at < end,
-                Booking.starts_at > start - timedelta(hours=6),
+                Booking.starts_at > start - LONGEST_CALL,
             )
         )
         return [
