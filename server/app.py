@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from billing.gateway import PaymentGateway, RazorpayGateway
+from billing.ledger import SplitRules
 from media.timer import Sleep
-from server import accounts_api, booking_api, booking_pages, calls_api, pages
+from server import accounts_api, booking_api, booking_pages, calls_api, pages, payments_api
 from server.accounts import Accounts
 from server.bookings import Bookings
 from server.calls import Calls
@@ -23,7 +25,9 @@ from server.health import DATABASE, HEALTH_ROUTES, PUBLIC_URL
 from server.keys import derive, load_or_create
 from server.mentors import Mentors
 from server.migrate import upgrade
+from server.money import MONEY, Money
 from server.passwords import Passwords
+from server.payment_simulator import SimulatedGateway
 from server.routes import Route, add_routes
 from server.security import ACCOUNTS, csrf_middleware, install_sessions, user_middleware
 from server.templating import TEMPLATES, Templates, static_asset
@@ -69,6 +73,22 @@ def create_app(
         photo_dir=config.data_dir / "photos",
     )
     app[booking_api.JOIN_EARLY] = timedelta(minutes=config.booking.join_early_minutes)
+    money = Money(
+        db,
+        _gateway(config, db, clock),
+        SplitRules(
+            config.billing.mentor_share_percent,
+            config.billing.gst_percent,
+            config.billing.pay_mentor_on_mentee_no_show,
+        ),
+        clock=clock,
+    )
+    app[MONEY] = money
+
+    async def sweep() -> None:
+        await bookings.expire_holds()
+        await money.reconcile()
+
     calls = Calls(
         db,
         config.calls,
@@ -76,7 +96,8 @@ def create_app(
         clock=clock,
         sleep=sleep,
         join_early=app[booking_api.JOIN_EARLY],
-        on_sweep=bookings.expire_holds,
+        on_sweep=sweep,
+        on_outcome=money.outcome,
     )
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
@@ -92,6 +113,7 @@ def create_app(
         + calls_api.ROUTES
         + booking_api.ROUTES
         + booking_pages.ROUTES
+        + payments_api.ROUTES
         + pages.ROUTES
         + [
             Route(
@@ -106,6 +128,20 @@ def create_app(
         ],
     )
     return app
+
+
+def _gateway(config: Config, db: Database, clock: Clock) -> PaymentGateway:
+    """Razorpay when keys are configured; otherwise the local test-payment simulator."""
+    billing = config.billing
+    if billing.uses_razorpay:
+        return RazorpayGateway(
+            billing.razorpay_key_id,
+            billing.razorpay_key_secret,
+            billing.razorpay_webhook_secret,
+            billing.razorpay_base_url,
+        )
+    secret = load_or_create(config.data_dir / "payment_simulator_secret")
+    return SimulatedGateway(db, secret, clock=clock)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

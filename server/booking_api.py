@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 
+from billing.gateway import GatewayError
 from server.accounts_api import read_body
 from server.bookings import (
     Bookings,
@@ -28,10 +30,12 @@ from server.mentors import (
     Rejection,
 )
 from server.models import Booking, BookingRequest, MentorProfile, User
+from server.money import MONEY, checkout_url
 from server.routes import QueryParam, Route
 from server.schema import BodyError, parse_query
 from server.security import ACCOUNTS, current_user, require_user
 
+log = logging.getLogger("micromentor.bookings")
 BOOKINGS = web.AppKey("bookings", Bookings)
 MENTORS = web.AppKey("mentors", Mentors)
 JOIN_EARLY = web.AppKey("join_early", timedelta)
@@ -320,9 +324,34 @@ async def reject(request: web.Request) -> web.Response:
 async def create_booking(request: web.Request) -> web.Response:
     user = require_user(request)
     booking = await request.app[BOOKINGS].create(user, await read_body(request, NewBooking))
-    return web.json_response(
-        {"booking": booking_json(booking, request.app[JOIN_EARLY])}, status=201
-    )
+    body = {
+        "booking": booking_json(booking, request.app[JOIN_EARLY]),
+        **await open_order(request, booking),
+    }
+    return web.json_response(body, status=201)
+
+
+async def open_order(request: web.Request, booking: Booking) -> dict[str, Any]:
+    """The payment order for a new booking; without one the hold is released at once."""
+    money = request.app[MONEY]
+    try:
+        order = await money.open_order(booking)
+    except GatewayError as exc:
+        log.error("no payment order for booking %s: %s", booking.id, exc)
+        await request.app[BOOKINGS].release(booking.id)
+        raise ApiError(
+            502, "payment_unavailable", "payments are unavailable right now; the slot was not held"
+        ) from None
+    return {
+        "order": {
+            "order_id": order.id,
+            "key_id": money.gateway.key_id,
+            "amount": order.amount_paise,
+            "currency": "INR",
+            "gateway": money.gateway.name,
+        },
+        "checkout_url": checkout_url(order.id, booking.id, money.gateway.name),
+    }
 
 
 async def list_bookings(request: web.Request) -> web.Response:
@@ -399,6 +428,7 @@ async def _decide(request: web.Request, accept: bool) -> web.Response:
     body: dict[str, Any] = {"request": request_json(item)}
     if booking is not None:
         body["booking"] = booking_json(booking, request.app[JOIN_EARLY])
+        body.update(await open_order(request, booking))
     return web.json_response(body)
 
 

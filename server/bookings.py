@@ -277,6 +277,13 @@ class Bookings:
             raise ApiError(409, "slot_taken", "someone else booked this slot", "start") from None
         return booking
 
+    async def release(self, booking_id: int) -> None:
+        """Gives an unpaid booking's slot back at once (its payment order could not be made)."""
+        async with self.db.write() as s:
+            booking = await s.get(Booking, booking_id)
+            if booking is not None and booking.status == "pending_payment":
+                booking.status = "expired"
+
     async def expire_holds(self) -> int:
         """Unpaid bookings whose hold ran out give their slot back."""
         async with self.db.write() as s:
@@ -324,7 +331,7 @@ class Bookings:
                     "not_cancellable",
                     f"a booking that is {booking.status.replace('_', ' ')} cannot be cancelled",
                 )
-            paid = booking.amount_paise if booking.status == "confirmed" else 0
+            paid = booking.paid_paise if booking.money_state == "held" else 0
             booking.refund_paise = cancellation_refund(
                 paid,
                 starts_at=booking.starts_at,

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, update
 
@@ -21,6 +22,7 @@ from server.models import Booking, ChatLine
 
 log = logging.getLogger("micromentor.calls")
 JOINABLE = ("confirmed", "in_call")
+Outcome = Literal["completed", "mentor_no_show", "mentee_no_show"]
 SWEEP_SECONDS = 30
 LOOP_WATCH_SECONDS = 0.5
 
@@ -45,10 +47,12 @@ class Calls:
         sleep: Sleep = asyncio.sleep,
         join_early: timedelta = timedelta(minutes=5),
         on_sweep: Callable[[], Awaitable[object]] | None = None,
+        on_outcome: Callable[[int, Outcome], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.join_early = join_early
         self._on_sweep = on_sweep
+        self._on_outcome = on_outcome
         self.settings = calls
         self.rooms = Rooms()
         self.options = RoomOptions(
@@ -156,6 +160,7 @@ class Calls:
                     return  # not over: the participants rejoin when the server is back
                 self._finish(booking, event.ended_at, event.reason)
             log.info("call %s ended: %s (%s)", booking_id, event.reason, booking.status)
+            await self._settle(booking)
 
     def _finish(self, booking: Booking, ended_at: datetime, reason: str) -> None:
         """The outcome: completed when both were connected together long enough, else a
@@ -175,6 +180,17 @@ class Calls:
             if at is None
         ]
         booking.no_show_role = "both" if len(missing) == 2 else (missing[0] if missing else None)
+
+    async def _settle(self, booking: Booking) -> None:
+        """Tells the money side how the call went (after the outcome is stored)."""
+        if self._on_outcome is None:
+            return
+        outcome: Outcome = "completed"
+        if booking.status == "no_show" and booking.no_show_role in ("mentor", "both"):
+            outcome = "mentor_no_show"
+        elif booking.status == "no_show" and booking.no_show_role == "mentee":
+            outcome = "mentee_no_show"
+        await self._on_outcome(booking.id, outcome)
 
     async def save_chat(self, room_id: str, role: Role, text: str, at: datetime) -> None:
         async with self.db.write() as s:
@@ -211,8 +227,10 @@ class Calls:
                 continue
             async with self.db.write() as s:
                 stored = await s.get(Booking, booking.id)
-                if stored is not None and stored.call_ended_at is None:
-                    self._finish(stored, stored.call_ends_at or self.latest_end(stored), "time_up")
+                if stored is None or stored.call_ended_at is not None:
+                    continue
+                self._finish(stored, stored.call_ends_at or self.latest_end(stored), "time_up")
+            await self._settle(stored)
         return len(overdue)
 
     async def shutdown(self) -> None:

@@ -35,6 +35,9 @@ class ServerSettings:
     log_level: str = field(
         default="info", metadata={"choices": ("debug", "info", "warning", "error")}
     )
+    environment: str = field(
+        default="development", metadata={"choices": ("development", "production")}
+    )
 
     def __post_init__(self) -> None:
         if self.public_url:
@@ -166,4 +169,10 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         name: build_section(cls, name, tables.get(name, {}), env, source)
         for name, cls in SECTIONS.items()
     }
-    return Config(**built)
+    config = Config(**built)
+    if config.server.environment == "production" and not config.billing.uses_razorpay:
+        raise ConfigError(
+            "[billing] razorpay_key_id: production needs real Razorpay keys; the test-payment "
+            "simulator is for development only"
+        )
+    return config

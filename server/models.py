@@ -139,6 +139,10 @@ class Booking(Base):
     # Who never came, for a no_show: "mentor", "mentee" or "both".
     no_show_role: Mapped[str | None] = mapped_column(String(10), nullable=True)
     together_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # The booking's money: unpaid, held (escrow), settled or refunded (billing/flows.py).
+    money_state: Mapped[str] = mapped_column(String(10), default="unpaid")
+    payment_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    paid_paise: Mapped[int] = mapped_column(Integer, default=0)
     # When each side's media first connected: who came, for the outcome of the call.
     mentor_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mentee_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -229,3 +233,72 @@ class BookingRequest(Base):
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PaymentOrder(Base):
+    """A gateway order for one booking; the signature of a payment is checked against it."""
+
+    __tablename__ = "payment_orders"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    amount_paise: Mapped[int] = mapped_column(Integer)
+    gateway: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12))  # created, paid
+    payment_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LedgerTransaction(Base):
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    booking_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    account: Mapped[str] = mapped_column(String(60), index=True)
+    amount_paise: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookEvent(Base):
+    """A gateway event already applied: the same event id arriving again changes nothing."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RefundRecord(Base):
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    payment_id: Mapped[str] = mapped_column(String(40))
+    amount_paise: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    gateway_refund_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))  # pending, requested, processed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SimulatedPayment(Base):
+    """A payment taken by the local checkout simulator (no keys configured): no money moved."""
+
+    __tablename__ = "simulated_payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(40), index=True)
+    amount_paise: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

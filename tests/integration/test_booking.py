@@ -93,6 +93,23 @@ async def book(client: Client, token: str, mentor_id: int, start: str, **extra: 
     return await client.post("/api/bookings", json=body, headers={"X-CSRF-Token": token})
 
 
+async def pay(client: Client, token: str, created: Any) -> dict[str, Any]:
+    """Pays a new booking through the test-payment simulator, as the checkout page does."""
+    body = await created.json()
+    assert body["order"]["gateway"] == "simulator"
+    headers = {"X-CSRF-Token": token}
+    fields = await (
+        await client.post(
+            f"/api/payments/simulator/{body['order']['order_id']}/pay", headers=headers
+        )
+    ).json()
+    verified = await client.post("/api/payments/verify", json=fields, headers=headers)
+    assert verified.status == 200, await verified.text()
+    booking: dict[str, Any] = (await verified.json())["booking"]
+    assert booking["status"] == "confirmed"
+    return booking
+
+
 async def test_only_approved_mentors_are_listed(site: Site) -> None:
     applicant, applicant_id, token = await site.user("new@example.org", "mentor")
     created = await applicant.post(
@@ -310,17 +327,13 @@ async def test_only_participants_see_a_booking(site: Site) -> None:
 async def test_cancellation_follows_the_policy(site: Site, clock: FakeClock) -> None:
     mentor, mentor_id, mentor_token = await site.mentor()
     mentee, _id, token = await site.user("e@example.org")
-    calls = mentee.app[CALLS]  # type: ignore[index]
 
     async def paid_booking(days_ahead: float) -> int:
         start = clock.now + timedelta(days=days_ahead)
         start = start.replace(minute=0, second=0, microsecond=0)
         created = await book(mentee, token, mentor_id, iso(start))
         assert created.status == 201, await created.text()
-        booking_id: int = (await created.json())["booking"]["id"]
-        async with calls.db.write() as s:  # paid (payments arrive with the payments issue)
-            stored = await s.get(Booking, booking_id)
-            stored.status = "confirmed"
+        booking_id: int = (await pay(mentee, token, created))["id"]
         return booking_id
 
     early = await paid_booking(3)
@@ -355,14 +368,11 @@ async def test_cancellation_follows_the_policy(site: Site, clock: FakeClock) -> 
 async def test_invites_request_then_cancel_the_same_uid(site: Site) -> None:
     _mentor, mentor_id, _t = await site.mentor()
     mentee, _id, token = await site.user("e@example.org")
-    booking = (
-        await (await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id))).json()
-    )["booking"]
+    created = await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id))
+    booking = (await created.json())["booking"]
     unpaid = await mentee.get(f"/api/bookings/{booking['id']}/invite.ics")
     assert unpaid.status == 409
-    calls = mentee.app[CALLS]  # type: ignore[index]
-    async with calls.db.write() as s:
-        (await s.get(Booking, booking["id"])).status = "confirmed"
+    await pay(mentee, token, created)
     invite = await (await mentee.get(f"/api/bookings/{booking['id']}/invite.ics")).text()
     assert "METHOD:REQUEST" in invite and "STATUS:CONFIRMED" in invite
     uid = next(line for line in invite.splitlines() if line.startswith("UID:"))
@@ -426,11 +436,10 @@ async def test_the_call_opens_five_minutes_before_the_start(site: Site, clock: F
     _mentor, mentor_id, _t = await site.mentor()
     mentee, _id, token = await site.user("e@example.org")
     start = await first_slot(mentee, mentor_id)
-    booking = (await (await book(mentee, token, mentor_id, start)).json())["booking"]
+    created = await book(mentee, token, mentor_id, start)
+    booking = (await created.json())["booking"]
     assert booking["join_opens_at"] == "2026-11-21T10:25:00Z"
-    calls = mentee.app[CALLS]  # type: ignore[index]
-    async with calls.db.write() as s:
-        (await s.get(Booking, booking["id"])).status = "confirmed"
+    await pay(mentee, token, created)
     early = await mentee.get(f"/api/bookings/{booking['id']}/join")
     assert (await early.json())["error"]["code"] == "too_early"
     clock.advance(minutes=25)
@@ -440,12 +449,9 @@ async def test_the_call_opens_five_minutes_before_the_start(site: Site, clock: F
 async def test_a_call_nobody_joined_is_a_no_show_of_both(site: Site, clock: FakeClock) -> None:
     _mentor, mentor_id, _t = await site.mentor()
     mentee, _id, token = await site.user("e@example.org")
-    booking = (
-        await (await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id))).json()
-    )["booking"]
+    created = await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id))
+    booking = await pay(mentee, token, created)
     calls = mentee.app[CALLS]  # type: ignore[index]
-    async with calls.db.write() as s:
-        (await s.get(Booking, booking["id"])).status = "confirmed"
     clock.advance(minutes=30 + 10 + 5)  # past the booked end plus the grace
     assert await calls.finish_overdue() == 1
     done = (await (await mentee.get(f"/api/bookings/{booking['id']}")).json())["booking"]
