@@ -148,6 +148,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     db = app[DATABASE]
     await upgrade(db)
     log.info("database ready: %s", _redacted(db.url))
+    try:  # payments that completed while we were down
+        settled = await app[MONEY].reconcile(everything=True)
+        if settled:
+            log.info("reconciliation settled %d payment(s) found at start-up", settled)
+    except Exception:
+        log.exception("reconciliation at start-up failed; the sweeper will retry")
     yield
     await db.close()
 

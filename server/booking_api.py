@@ -373,6 +373,7 @@ async def cancel_booking(request: web.Request) -> web.Response:
     user = require_user(request)
     body = await read_body(request, Cancellation)
     booking = await request.app[BOOKINGS].cancel(user, path_id(request, "booking_id"), body.reason)
+    await request.app[MONEY].cancelled(booking.id, booking.refund_paise or 0)
     return web.json_response({"booking": booking_json(booking, request.app[JOIN_EARLY])})
 
 

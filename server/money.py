@@ -284,9 +284,13 @@ class Money:
                 return "refund processed"
         return "ignored"
 
-    async def reconcile(self) -> int:
-        """Settles orders whose payment we never heard of (a lost callback, a crash)."""
-        cutoff = self.clock() - RECONCILE_AFTER
+    async def reconcile(self, everything: bool = False) -> int:
+        """Settles orders whose payment we never heard of (a lost callback, a crash).
+
+        Periodically only orders older than RECONCILE_AFTER are asked about, so checkouts in
+        progress are left alone; at start-up (`everything`) every open order is.
+        """
+        cutoff = self.clock() - (timedelta(0) if everything else RECONCILE_AFTER)
         async with self.db.read() as s:
             orders = list(
                 await s.scalars(

@@ -8,6 +8,7 @@ the page (the ids and the signature).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -30,6 +31,11 @@ class FakeRazorpay:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     refund_keys: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    # Cleared, GET /v1/payments/{id} waits: a server can be caught (and killed) mid-request.
+    payments_answer: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.payments_answer.set()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth])
@@ -79,6 +85,7 @@ class FakeRazorpay:
         return web.json_response({"entity": "collection", "count": len(items), "items": items})
 
     async def get_payment(self, request: web.Request) -> web.Response:
+        await self.payments_answer.wait()
         payment = self.payments.get(request.match_info["id"])
         if payment is None:
             return error(400, "BAD_REQUEST_ERROR", "The id provided does not exist")
