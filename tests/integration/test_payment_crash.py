@@ -25,14 +25,18 @@ ALL_WEEK = {
 }
 
 
-async def start(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
+def spawn(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "server", "serve"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+async def start(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = await asyncio.to_thread(spawn, tmp_path, env)
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
             try:
