@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from server.accounts_api import read_body
 from server.booking_api import BOOKINGS, JOIN_EARLY, booking_json, path_id
+from server.booking_pages import rupees
 from server.errors import ApiError
 from server.models import Booking, PaymentOrder
 from server.money import MONEY, PaymentCallback, checkout_url
@@ -38,6 +40,41 @@ async def wallet(request: web.Request) -> web.Response:
     user = require_user(request)
     balance, entries = await request.app[MONEY].wallet(user.id)
     return web.json_response({"balance_paise": balance, "entries": entries})
+
+
+async def wallet_page(request: web.Request) -> web.Response:
+    user = require_user(request)
+    balance, entries = await request.app[MONEY].wallet(user.id)
+    context = {
+        "balance": balance,
+        "entries": entries,
+        "rupees": rupees,
+        "weeks": weekly_earnings(entries, request.app[MONEY].clock()),
+    }
+    return await request.app[TEMPLATES].render(request, "wallet.html", context)
+
+
+def weekly_earnings(
+    entries: list[dict[str, Any]], now: datetime, weeks: int = 8
+) -> list[dict[str, Any]]:
+    """What the wallet gained in each of the last `weeks` weeks (Monday to Sunday, UTC)."""
+    monday = (now - timedelta(days=now.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    starts = [monday - timedelta(weeks=i) for i in reversed(range(weeks))]
+    totals = [0] * weeks
+    for entry in entries:
+        if entry["amount_paise"] <= 0:
+            continue
+        at = datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))
+        for i, start in enumerate(starts):
+            if start <= at < start + timedelta(weeks=1):
+                totals[i] += entry["amount_paise"]
+    peak = max(totals) or 1
+    return [
+        {"label": start.strftime("%d %b"), "amount": total, "share": round(100 * total / peak)}
+        for start, total in zip(starts, totals, strict=True)
+    ]
 
 
 async def _own_order(request: web.Request) -> tuple[Any, Any]:
@@ -108,6 +145,15 @@ ROUTES = [
         "Your wallet: the balance and its ledger entries",
         "payments",
         errors=(401,),
+        login=True,
+    ),
+    Route(
+        "GET",
+        "/wallet",
+        wallet_page,
+        "Your wallet, entries and weekly earnings",
+        "pages",
+        kind="html",
         login=True,
     ),
     Route(

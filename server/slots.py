@@ -38,13 +38,10 @@ class SlotRules:
     horizon: timedelta
 
 
-def local_instant(day: date, minute: int, zone: ZoneInfo) -> datetime | None:
-    """The UTC instant of a wall-clock minute on `day` in `zone`; None inside a DST gap."""
-    wall = (
-        datetime.combine(day, time(minute // 60, minute % 60))
-        if minute < 1440
-        else (datetime.combine(day + timedelta(days=1), time(0, 0)))
-    )
+def local_instant(day: date, second: int, zone: ZoneInfo) -> datetime | None:
+    """The UTC instant of a wall-clock time (seconds after midnight) on `day` in `zone`;
+    None inside a DST gap. 86400 is the next midnight."""
+    wall = datetime.combine(day, time(0, 0)) + timedelta(seconds=second)
     local = wall.replace(tzinfo=zone, fold=0)
     instant = local.astimezone(UTC)
     if instant.astimezone(zone).replace(tzinfo=None) != wall:
@@ -83,13 +80,13 @@ def free_slots(
     last_day = latest.astimezone(zone).date() + timedelta(days=1)
     while day <= last_day:
         for window in by_weekday.get(day.weekday(), ()):
-            minute = window.start_minute
-            step_minutes = int(step.total_seconds() // 60)
-            duration_minutes = int(rules.duration.total_seconds() // 60)
-            while minute + duration_minutes <= window.end_minute:
-                slot_start = local_instant(day, minute, zone)
-                slot_end = local_instant(day, minute + duration_minutes, zone)
-                minute += max(step_minutes, 1)
+            second = window.start_minute * 60
+            step_seconds = max(int(step.total_seconds()), 1)
+            duration_seconds = int(rules.duration.total_seconds())
+            while second + duration_seconds <= window.end_minute * 60:
+                slot_start = local_instant(day, second, zone)
+                slot_end = local_instant(day, second + duration_seconds, zone)
+                second += step_seconds
                 if slot_start is None or slot_end is None:
                     continue
                 if slot_end - slot_start != rules.duration:

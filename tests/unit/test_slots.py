@@ -127,5 +127,24 @@ def test_busy_time_notice_and_horizon_remove_slots() -> None:
 
 
 def test_local_instant_gap_and_midnight() -> None:
-    assert local_instant(datetime(2026, 3, 8).date(), 2 * 60 + 30, NEW_YORK) is None
-    assert local_instant(datetime(2026, 3, 8).date(), 1440, KOLKATA) == utc(2026, 3, 8, 18, 30)
+    assert local_instant(datetime(2026, 3, 8).date(), (2 * 60 + 30) * 60, NEW_YORK) is None
+    assert local_instant(datetime(2026, 3, 8).date(), 86400, KOLKATA) == utc(2026, 3, 8, 18, 30)
+
+
+def test_calls_shorter_than_a_minute_still_get_slots() -> None:
+    rules = SlotRules(
+        duration=timedelta(seconds=8),
+        buffer=timedelta(0),
+        min_notice=timedelta(0),
+        horizon=timedelta(days=1),
+    )
+    slots = free_slots(
+        [Window(5, 600, 601)],
+        KOLKATA,
+        busy=[],
+        rules=rules,
+        start=utc(2026, 11, 21),
+        end=utc(2026, 11, 22),
+        now=utc(2026, 11, 21),
+    )
+    assert len(slots) == 7 and slots[1].start - slots[0].start == timedelta(seconds=8)

@@ -91,7 +91,7 @@ window.mm = (function () {
         const result = await api(method, path, body);
         if (button) button.disabled = false;
         if (!result.ok) return showError(form, result.body.error || {});
-        const next = form.dataset.then;
+        const next = form.dataset.then === "{checkout_url}" ? result.body.checkout_url : form.dataset.then;
         if (next) window.location.assign(next.replace("{id}", (result.body.booking || result.body.request || {}).id));
         else window.location.reload();
       });
