@@ -11,6 +11,9 @@ class BillingSettings:
     mentor_share_percent: int = field(default=70, metadata={"min": 0, "max": 100})
     gst_percent: int = field(default=18, metadata={"min": 0, "max": 100})
     pay_mentor_on_mentee_no_show: bool = True
+    min_payout_paise: int = field(default=50000, metadata={"min": 0})
+    tds_percent: int = field(default=1, metadata={"min": 0, "max": 100})
+    tds_threshold_paise: int = field(default=5_000_000, metadata={"min": 0})
     razorpay_key_id: str = ""
     razorpay_key_secret: str = ""
     razorpay_webhook_secret: str = ""

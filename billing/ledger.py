@@ -134,6 +134,32 @@ def payout(payout_id: int, mentor_id: int, amount: int, tds: int) -> Transaction
     )
 
 
+def payout_paid(payout_id: int, net: int) -> Transaction:
+    """The bank transfer to the mentor went out."""
+    return _transaction(
+        f"payout_paid:{payout_id}", "payout_paid", (PAYOUTS, -net), (GATEWAY_CLEARING, net)
+    )
+
+
+def payout_failed(payout_id: int, mentor_id: int, amount: int, tds: int) -> Transaction:
+    """The transfer failed: the whole amount goes back to the wallet, the TDS with it."""
+    return _transaction(
+        f"payout_failed:{payout_id}",
+        "payout_failed",
+        (PAYOUTS, -(amount - tds)),
+        (TDS_PAYABLE, -tds),
+        (wallet(mentor_id), amount),
+    )
+
+
+def tds_on(amount: int, paid_this_year: int, *, threshold: int, percent: int) -> int:
+    """TDS on a payout: `percent` of it once the year's payouts, this one included, pass
+    `threshold` (both in paise)."""
+    if paid_this_year + amount <= threshold:
+        return 0
+    return (amount * percent + 50) // 100
+
+
 @dataclass
 class Ledger:
     """An in-memory ledger with the same rules as the database one: for tests and reports."""

@@ -12,7 +12,15 @@ from aiohttp import web
 from billing.gateway import PaymentGateway, RazorpayGateway
 from billing.ledger import SplitRules
 from media.timer import Sleep
-from server import accounts_api, booking_api, booking_pages, calls_api, pages, payments_api
+from server import (
+    accounts_api,
+    booking_api,
+    booking_pages,
+    calls_api,
+    pages,
+    payments_api,
+    payouts_api,
+)
 from server.accounts import Accounts
 from server.bookings import Bookings
 from server.calls import Calls
@@ -28,6 +36,7 @@ from server.migrate import upgrade
 from server.money import MONEY, Money
 from server.passwords import Passwords
 from server.payment_simulator import SimulatedGateway
+from server.payouts import Payouts
 from server.routes import Route, add_routes
 from server.security import ACCOUNTS, csrf_middleware, install_sessions, user_middleware
 from server.templating import TEMPLATES, Templates, static_asset
@@ -85,9 +94,13 @@ def create_app(
     )
     app[MONEY] = money
 
+    payouts = Payouts(money, config.billing, derive(secret, "payout details"), clock=clock)
+    app[payouts_api.PAYOUTS] = payouts
+
     async def sweep() -> None:
         await bookings.expire_holds()
         await money.reconcile()
+        await payouts.weekly_batch()
 
     calls = Calls(
         db,
@@ -114,6 +127,7 @@ def create_app(
         + booking_api.ROUTES
         + booking_pages.ROUTES
         + payments_api.ROUTES
+        + payouts_api.ROUTES
         + pages.ROUTES
         + [
             Route(

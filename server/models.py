@@ -302,3 +302,33 @@ class SimulatedPayment(Base):
     amount_paise: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+PAYOUT_STATUSES = ("pending", "processing", "completed", "failed")
+
+
+class Payout(Base):
+    __tablename__ = "payouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount_paise: Mapped[int] = mapped_column(Integer)  # taken from the wallet
+    tds_paise: Mapped[int] = mapped_column(Integer)  # withheld of it
+    status: Mapped[str] = mapped_column(String(12))
+    method: Mapped[str] = mapped_column(String(8))
+    reference: Mapped[str] = mapped_column(String(80), default="")
+    batch: Mapped[str] = mapped_column(String(20), default="")  # "2026-W47" for weekly ones
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PayoutAccount(Base):
+    """Where a mentor is paid: UPI or bank details, encrypted at rest (Fernet)."""
+
+    __tablename__ = "payout_accounts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    details_encrypted: Mapped[str] = mapped_column(Text)
+    masked: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

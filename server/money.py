@@ -316,6 +316,20 @@ class Money:
 
     # -- the ledger ---------------------------------------------------------------------------
 
+    async def balance_in(self, s: AsyncSession, account: str) -> int:
+        """An account's balance inside the caller's transaction (for checks before posting)."""
+        total = await s.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
+                LedgerEntry.account == account
+            )
+        )
+        return int(total or 0)
+
+    async def post(
+        self, s: AsyncSession, transaction: Transaction, booking_id: int | None = None
+    ) -> bool:
+        return await self._post(s, transaction, booking_id)
+
     async def _post(
         self, s: AsyncSession, transaction: Transaction, booking_id: int | None
     ) -> bool:
