@@ -4,10 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests drive for real: Chromium for the browser tests, PostgreSQL for
-# the multi-node database.
-DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql
+# the multi-node database, coturn for calls through TURN.
+DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql coturn
 
-.PHONY: run test lint install system-packages clean
+.PHONY: run test lint install system-packages clean turn
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m server serve
+
+# coturn beside the app, with the hardened config generated from config.toml.
+turn: $(STAMP)
+	@command -v turnserver >/dev/null || { echo "install Debian's coturn first: apt-get install coturn"; exit 1; }
+	mkdir -p var
+	$(PY) -m server turn-config > var/turnserver.conf
+	turnserver -c var/turnserver.conf
 
 # Installs what is missing, once; `apt-get update` only when something must be installed.
 system-packages:

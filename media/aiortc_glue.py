@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import random
+import socket
 import struct
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -32,6 +33,9 @@ from typing import Any
 
 import aiortc
 import pylibsrtp
+from aioice import turn as aioice_turn
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
+from aioice.ice import StunProtocol, TransportPolicy
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport
@@ -362,13 +366,7 @@ _SENDER_PACKETS = "_RTCRtpSender__packet_count"
 _SENDER_OCTETS = "_RTCRtpSender__octet_count"
 
 
-def _plain_send_data() -> Any:
-    from aioice.ice import StunProtocol
-
-    return StunProtocol.send_data
-
-
-_PLAIN_SEND_DATA = _plain_send_data()
+_PLAIN_SEND_DATA = StunProtocol.send_data
 
 
 def adopt_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> ForwardingSender:
@@ -404,24 +402,78 @@ def listen_for_keyframe_requests(
 # -- ICE -------------------------------------------------------------------------------------
 
 
-def restrict_host_addresses(pc: RTCPeerConnection, addresses: Iterable[str]) -> None:
-    """Gathers host candidates only on `addresses` (all, as aioice does, when empty).
+class PortsExhausted(Exception):
+    """Every UDP port of the configured range is taken: the server is full for media."""
+
+
+def restrict_host_addresses(
+    pc: RTCPeerConnection,
+    addresses: Iterable[str],
+    ports: tuple[int, int] | None = None,
+) -> None:
+    """Gathers host candidates only on `addresses` (all, as aioice does, when empty) and,
+    with `ports`, binds their sockets inside that UDP range (aioice picks any port).
 
     Call after the transceivers exist and before setLocalDescription, which gathers.
     """
     chosen = list(addresses)
-    if not chosen:
+    if not chosen and ports is None:
         return
     for dtls in _dtls_transports(pc):
         connection = dtls.transport._connection
         original = connection.get_component_candidates
 
-        async def on_chosen(
-            component: int, addresses: list[str], _original: Any = original, **kwargs: Any
+        async def gather(
+            component: int,
+            addresses: list[str],
+            _original: Any = original,
+            _connection: Any = connection,
+            **kwargs: Any,
         ) -> Any:
-            return await _original(component=component, addresses=chosen, **kwargs)
+            on = chosen or addresses
+            if _connection._transport_policy == TransportPolicy.RELAY:
+                on = []  # iceTransportPolicy "relay": no host candidates at all
+            if ports is None:
+                return await _original(component=component, addresses=on, **kwargs)
+            host = [await _bind_in_range(_connection, component, a, ports) for a in on]
+            _connection._protocols += host
+            # aioice still does the rest (a relayed candidate when a TURN server is set).
+            others = await _original(component=component, addresses=[], **kwargs)
+            return [protocol.local_candidate for protocol in host] + others
 
-        connection.get_component_candidates = on_chosen  # type: ignore[method-assign,assignment]
+        connection.get_component_candidates = gather  # type: ignore[method-assign,assignment]
+
+
+async def _bind_in_range(
+    connection: Any, component: int, address: str, ports: tuple[int, int]
+) -> Any:
+    """aioice's host-candidate socket, but on a free port of the range."""
+    low, high = ports
+    span = high - low + 1
+    start = random.randrange(span)  # spread nodes and rooms over the range
+    loop = asyncio.get_running_loop()
+    for offset in range(span):
+        port = low + (start + offset) % span
+        try:
+            transport, protocol = await loop.create_datagram_endpoint(
+                lambda: StunProtocol(connection), local_addr=(address, port)
+            )
+        except OSError:
+            continue  # taken
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, aioice_turn.UDP_SOCKET_BUFFER_SIZE)
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("host", "udp", address),
+            component=component,
+            transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=address,
+            port=port,
+            type="host",
+        )
+        return protocol
+    raise PortsExhausted(f"no free UDP port in {low}-{high} on {address}")
 
 
 def _dtls_transports(pc: RTCPeerConnection) -> list[RTCDtlsTransport]:

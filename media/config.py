@@ -22,8 +22,20 @@ class CallSettings:
 class MediaSettings:
     public_ip: str = ""
     ice_addresses: tuple[str, ...] = ()
+    udp_port_min: int = field(default=0, metadata={"min": 0, "max": 65535})
+    udp_port_max: int = field(default=0, metadata={"min": 0, "max": 65535})
+
+    @property
+    def udp_ports(self) -> tuple[int, int] | None:
+        return (self.udp_port_min, self.udp_port_max) if self.udp_port_min else None
 
     def __post_init__(self) -> None:
+        if bool(self.udp_port_min) != bool(self.udp_port_max) or (
+            self.udp_port_min > self.udp_port_max
+        ):
+            raise ValueError(
+                "udp_port_min: set udp_port_min <= udp_port_max together (or both 0 for any)"
+            )
         for name, values in (
             ("public_ip", (self.public_ip,)),
             ("ice_addresses", self.ice_addresses),

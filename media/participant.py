@@ -18,6 +18,7 @@ from aiortc import (
 
 from media.aiortc_glue import (
     ForwardingReceiver,
+    PortsExhausted,
     adopt_receiver,
     adopt_sender,
     install_fast_receive,
@@ -37,6 +38,10 @@ KINDS = ("audio", "video")
 FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 # A publisher is asked for at most one keyframe this often, whatever asks.
 KEYFRAME_INTERVAL_S = 0.5
+
+
+class MediaUnavailable(Exception):
+    """The server cannot take more media now (its UDP port range is full)."""
 
 
 class Participant:
@@ -59,7 +64,13 @@ class Participant:
         self._on_state = on_state
         self.pc.on("connectionstatechange", self._connection_state_changed)
 
-    async def answer(self, offer_sdp: str, ice_addresses: tuple[str, ...], public_ip: str) -> str:
+    async def answer(
+        self,
+        offer_sdp: str,
+        ice_addresses: tuple[str, ...],
+        public_ip: str,
+        udp_ports: tuple[int, int] | None = None,
+    ) -> str:
         """Negotiates the browser's offer; returns the answer SDP (all candidates included)."""
         check_offer(offer_sdp)
         for kind in KINDS:
@@ -76,9 +87,12 @@ class Participant:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc raises ValueError, OperationError, ...
             raise SdpError(f"the offer was refused: {exc}") from None
-        restrict_host_addresses(self.pc, ice_addresses)
+        restrict_host_addresses(self.pc, ice_addresses, udp_ports)
         answer = await self.pc.createAnswer()
-        await self.pc.setLocalDescription(answer)
+        try:
+            await self.pc.setLocalDescription(answer)  # gathers candidates: binds the sockets
+        except PortsExhausted as exc:
+            raise MediaUnavailable(str(exc)) from None
         install_fast_receive(self.pc)
         return announce_public_ip(self.pc.localDescription.sdp, public_ip)
 

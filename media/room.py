@@ -47,6 +47,7 @@ class RoomOptions:
     ice_addresses: tuple[str, ...] = ()
     public_ip: str = ""
     ice_servers: list[RTCIceServer] = field(default_factory=list)
+    udp_ports: tuple[int, int] | None = None
 
 
 class Room:
@@ -90,7 +91,10 @@ class Room:
         )
         try:
             answer = await participant.answer(
-                offer_sdp, self.options.ice_addresses, self.options.public_ip
+                offer_sdp,
+                self.options.ice_addresses,
+                self.options.public_ip,
+                self.options.udp_ports,
             )
         except BaseException:
             await participant.close()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from aiohttp import web
+from aiortc import RTCIceServer
 
 from billing.gateway import PaymentGateway, RazorpayGateway
 from billing.ledger import SplitRules
@@ -24,7 +25,7 @@ from server import (
 from server.accounts import Accounts
 from server.bookings import Bookings
 from server.calls import Calls
-from server.calls_api import CALL_HUB, CALLS, DEMO_KEY, JOIN_KEY
+from server.calls_api import CALL_HUB, CALLS, DEMO_KEY, JOIN_KEY, TURN_SECRET
 from server.clock import Clock, utc_now
 from server.config import CONFIG, Config
 from server.db import Database
@@ -41,6 +42,7 @@ from server.routes import Route, add_routes
 from server.security import ACCOUNTS, csrf_middleware, install_sessions, user_middleware
 from server.templating import TEMPLATES, Templates, static_asset
 from signaling.connection import CallHub
+from turn.credentials import ephemeral, turn_urls
 
 log = logging.getLogger("micromentor")
 
@@ -102,6 +104,8 @@ def create_app(
         await money.reconcile()
         await payouts.weekly_batch()
 
+    turn_secret = config.turn.secret or load_or_create(config.data_dir / "turn_secret")
+    app[TURN_SECRET] = turn_secret
     calls = Calls(
         db,
         config.calls,
@@ -111,6 +115,9 @@ def create_app(
         join_early=app[booking_api.JOIN_EARLY],
         on_sweep=sweep,
         on_outcome=money.outcome,
+        sfu_ice_servers=_sfu_turn(config, turn_secret, clock)
+        if config.turn.enabled and config.turn.sfu_relay
+        else None,
     )
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
@@ -142,6 +149,21 @@ def create_app(
         ],
     )
     return app
+
+
+def _sfu_turn(config: Config, secret: str, clock: Clock) -> Callable[[], list[RTCIceServer]]:
+    """TURN for the SFU's own peer connections, with credentials minted per room."""
+    settings = config.turn
+
+    def servers() -> list[RTCIceServer]:
+        expires = clock() + timedelta(seconds=settings.ttl_seconds)
+        credential = ephemeral(secret, "sfu", int(expires.timestamp()))
+        urls = turn_urls(settings.host, settings.port, 0)[:1]  # UDP to coturn beside us
+        return [
+            RTCIceServer(urls=urls, username=credential.username, credential=credential.password)
+        ]
+
+    return servers
 
 
 def _gateway(config: Config, db: Database, clock: Clock) -> PaymentGateway:

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from aiortc import RTCIceServer
 from sqlalchemy import select, update
 
 from media.config import CallSettings, MediaSettings
@@ -48,17 +50,20 @@ class Calls:
         join_early: timedelta = timedelta(minutes=5),
         on_sweep: Callable[[], Awaitable[object]] | None = None,
         on_outcome: Callable[[int, Outcome], Awaitable[None]] | None = None,
+        sfu_ice_servers: Callable[[], list[RTCIceServer]] | None = None,
     ) -> None:
         self.db = db
         self.join_early = join_early
         self._on_sweep = on_sweep
         self._on_outcome = on_outcome
+        self._sfu_ice_servers = sfu_ice_servers
         self.settings = calls
         self.rooms = Rooms()
         self.options = RoomOptions(
             warning_seconds=calls.warning_seconds,
             ice_addresses=media.ice_addresses,
             public_ip=media.public_ip,
+            udp_ports=media.udp_ports,
         )
         self.clock = clock
         self._sleep = sleep
@@ -110,10 +115,13 @@ class Calls:
         room = self.rooms.get(room_id)
         if room is not None:
             return room
+        options = self.options
+        if self._sfu_ice_servers is not None:  # fresh TURN credentials for this room's PCs
+            options = replace(options, ice_servers=self._sfu_ice_servers())
         room = Room(
             room_id,
             end_time_for=lambda start: self.end_time_for(booking, start),
-            options=self.options,
+            options=options,
             started_at=booking.call_started_at,
             ends_at=booking.call_ends_at,
             now=self.clock,

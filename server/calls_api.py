@@ -20,12 +20,15 @@ from server.security import ACCOUNTS, log_in, require_user
 from server.templating import TEMPLATES
 from signaling.connection import CallConnection, CallHub
 from signaling.token import JoinClaims, TokenError, sign, verify
+from turn.credentials import ephemeral, turn_urls
 
 log = logging.getLogger("micromentor.calls")
 CALLS = web.AppKey("calls", Calls)
 CALL_HUB = web.AppKey("call_hub", CallHub)
 JOIN_KEY = web.AppKey("join_key", bytes)
 DEMO_KEY = web.AppKey("demo_key", bytes)
+TURN_SECRET = web.AppKey("turn_secret", str)
+TURN_MARGIN = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -91,13 +94,30 @@ async def join_info(request: web.Request) -> web.Response:
         "role": role,
         "ws_url": f"{ws_base}/ws/call/{booking.id}?token={token}",
         "token": token,
-        "ice_servers": [],
+        "ice_servers": ice_servers_for(request, user.id, calls.projected_end(booking)),
         "starts_at": iso(booking.starts_at),
         "ends_at": iso(calls.projected_end(booking)),
         "duration_seconds": config.calls.duration_seconds,
         "warning_seconds": config.calls.warning_seconds,
     }
     return web.json_response(info)
+
+
+def ice_servers_for(request: web.Request, user_id: int, call_end: datetime) -> list[dict[str, Any]]:
+    """TURN with ephemeral credentials valid for the call plus a margin ([turn] enabled)."""
+    settings = request.app[CONFIG].turn
+    if not settings.enabled:
+        return []
+    now = request.app[CALLS].clock()
+    expires = max(now + timedelta(seconds=settings.ttl_seconds), call_end + TURN_MARGIN)
+    credential = ephemeral(request.app[TURN_SECRET], user_id, int(expires.timestamp()))
+    return [
+        {
+            "urls": turn_urls(settings.host, settings.port, settings.tls_port),
+            "username": credential.username,
+            "credential": credential.password,
+        }
+    ]
 
 
 def origin_allowed(request: web.Request) -> bool:

@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.set_defaults(run=run_demo_call)
+
+    turn_config = commands.add_parser(
+        "turn-config", parents=[common], help="print coturn's turnserver.conf for this config"
+    )
+    turn_config.set_defaults(run=run_turn_config)
     return parser
 
 
@@ -184,4 +189,16 @@ Or log in by hand:
   mentor: {mentor["email"]}  password {mentor["password"]}
   mentee: {mentee["email"]}  password {mentee["password"]}
 """)
+    return 0
+
+
+def run_turn_config(config: Config, _args: argparse.Namespace) -> int:
+    from server.keys import load_or_create
+    from turn.coturn import turnserver_conf
+
+    secret = config.turn.secret or load_or_create(config.data_dir / "turn_secret")
+    sfu = list(config.media.ice_addresses) or (
+        [config.media.public_ip] if config.media.public_ip else []
+    )
+    print(turnserver_conf(config.turn, secret, sfu_addresses=sfu), end="")
     return 0

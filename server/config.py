@@ -20,6 +20,7 @@ from billing.config import BillingSettings
 from media.config import CallSettings, MediaSettings
 from server.settings_loader import ConfigError, build_section, unknown_variables
 from signaling.config import SignalingSettings
+from turn.config import TurnSettings
 
 SQLITE_SCHEME = "sqlite+aiosqlite"
 POSTGRES_SCHEME = "postgresql+asyncpg"
@@ -94,6 +95,7 @@ SECTIONS: dict[str, type] = {
     "signaling": SignalingSettings,
     "booking": BookingSettings,
     "billing": BillingSettings,
+    "turn": TurnSettings,
 }
 
 
@@ -107,6 +109,7 @@ class Config:
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     booking: BookingSettings = field(default_factory=BookingSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
+    turn: TurnSettings = field(default_factory=TurnSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -21,7 +21,7 @@ from media.events import (
     Role,
     RoomEvent,
 )
-from media.participant import Participant
+from media.participant import MediaUnavailable, Participant
 from media.room import Room, RoomClosed
 from media.sdp import SdpError
 from signaling.protocol import Candidate, Chat, Leave, Offer, ProtocolError, parse_message
@@ -96,6 +96,10 @@ class CallConnection:
                 participant, answer = await self.room.join(self.role, message.sdp)
             except SdpError as exc:
                 raise ProtocolError("bad_sdp", str(exc)) from None
+            except MediaUnavailable:
+                raise ProtocolError(
+                    "server_busy", "the server has no media port free; try again shortly"
+                ) from None
             except RoomClosed:
                 await self._end(self.room.ended or "time_up")
                 return

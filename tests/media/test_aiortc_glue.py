@@ -19,6 +19,7 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtp import HeaderExtensionsMap
 
 from media.aiortc_glue import ForwardingReceiver, ForwardingSender, adopt_receiver, adopt_sender
+from tests.support.media import NO_ICE_SERVERS
 
 # What the glue copies, replaces or reaches into, and a fingerprint of its source.
 PINNED: dict[str, tuple[Any, str]] = {
@@ -41,6 +42,10 @@ PINNED: dict[str, tuple[Any, str]] = {
     "aioice Connection.data_received": (aioice.ice.Connection.data_received, "5631b17f"),
     "aioice Connection.sendto": (aioice.ice.Connection.sendto, "bf162ec0"),
     "aioice Connection.gather_candidates": (aioice.ice.Connection.gather_candidates, "d33db28d"),
+    "aioice Connection.get_component_candidates": (
+        aioice.ice.Connection.get_component_candidates,
+        "118597a9",
+    ),
     "aioice StunProtocol.send_data": (aioice.ice.StunProtocol.send_data, "8bfbce07"),
     "aioice StunProtocol.datagram_received": (
         aioice.ice.StunProtocol.datagram_received,
@@ -67,7 +72,7 @@ def test_pinned_internals_are_unchanged(name: str) -> None:
 
 
 async def test_the_private_attributes_the_glue_uses_exist() -> None:
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
     try:
         transceiver = pc.addTransceiver("video", direction="sendrecv")
         receiver = adopt_receiver(transceiver.receiver, "video", lambda frame: None)

@@ -6,6 +6,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from media.sdp import SdpError, announce_public_ip, check_offer, parse_candidate
+from tests.support.media import NO_ICE_SERVERS
 
 ANSWER = (
     "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
@@ -17,7 +18,7 @@ ANSWER = (
 
 
 async def browser_like_offer(kinds: tuple[str, ...] = ("audio", "video")) -> str:
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
     for kind in kinds:
         pc.addTransceiver(kind)
     await pc.setLocalDescription(await pc.createOffer())

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
+from aiortc import RTCConfiguration
 
 from server.calls_api import CALLS
 from server.models import Booking
@@ -47,9 +48,15 @@ async def add_booking(
 class CallParticipant:
     """Logged-in HTTP client + call socket + aiortc peer; collects every server message."""
 
-    def __init__(self, client: Client, video: Clip, audio: Clip) -> None:
+    def __init__(
+        self,
+        client: Client,
+        video: Clip,
+        audio: Clip,
+        configuration: RTCConfiguration | None = None,
+    ) -> None:
         self.client = client
-        self.peer = TestPeer(video, audio)
+        self.peer = TestPeer(video, audio, configuration)
         self.ws: ClientWebSocketResponse | None = None
         self.messages: list[dict[str, Any]] = []
         self.closed_with: int | None = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from media.aiortc_glue import (
@@ -30,6 +30,8 @@ from media.frames import EncodedFrame
 from media.room import Room
 
 LOOPBACK = ("127.0.0.1",)
+# aiortc's default configuration asks Google's STUN server; tests talk to nothing outside.
+NO_ICE_SERVERS = RTCConfiguration(iceServers=[])
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,10 @@ class TestPeer:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, video: Clip, audio: Clip) -> None:
-        self.pc = RTCPeerConnection()
+    def __init__(
+        self, video: Clip, audio: Clip, configuration: RTCConfiguration | None = None
+    ) -> None:
+        self.pc = RTCPeerConnection(configuration or NO_ICE_SERVERS)
         self.tracks = {"video": ReplayTrack(video), "audio": ReplayTrack(audio)}
         self.received = {"video": Received(), "audio": Received()}
         for kind in ("audio", "video"):
@@ -207,3 +211,13 @@ async def join_room(room: Room, role: Role, peer: TestPeer) -> None:
     """Negotiates `peer` into `room` directly, the way the call socket does."""
     _participant, answer = await room.join(role, await peer.offer())
     await peer.accept(answer)
+
+
+def selected_candidate_type(peer: TestPeer) -> str | None:
+    """The type (host, srflx, relay) of the local candidate the peer's ICE pair uses."""
+    for transceiver in peer.pc.getTransceivers():
+        pair = transceiver.receiver.transport.transport._connection._nominated.get(1)
+        if pair is not None:
+            kind: str = pair.local_candidate.type
+            return kind
+    return None

@@ -81,3 +81,15 @@ def test_allowed_imports_pass(tmp_path: Path) -> None:
     (tmp_path / "signaling" / "ok.py").write_text("from media import room\nfrom . import x\n")
     (tmp_path / "media" / "ok.py").write_text("import aiortc\nfrom .forwarder import F\n")
     assert violations(tmp_path) == []
+
+
+def test_no_peer_connection_falls_back_to_googles_stun() -> None:
+    """aiortc's default configuration asks stun.l.google.com; nothing here may call out.
+    (The needle is split so that this file does not find itself.)"""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("media", "server", "signaling", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if "RTCPeerConnection" + "()" in path.read_text()
+    ]
+    assert offenders == []

@@ -131,9 +131,11 @@ def test_loader_checks_toml_types_and_bounds() -> None:
 def test_production_refuses_to_start_without_razorpay_keys() -> None:
     with pytest.raises(ConfigError, match=r"\[billing\] razorpay_key_id"):
         load_config(None, {"MICROMENTOR_SERVER_ENVIRONMENT": "production"})
-    keys = {"MICROMENTOR_BILLING_RAZORPAY_KEY_ID": "rzp_live_x",
-            "MICROMENTOR_BILLING_RAZORPAY_KEY_SECRET": "s",
-            "MICROMENTOR_BILLING_RAZORPAY_WEBHOOK_SECRET": "w"}
+    keys = {
+        "MICROMENTOR_BILLING_RAZORPAY_KEY_ID": "rzp_live_x",
+        "MICROMENTOR_BILLING_RAZORPAY_KEY_SECRET": "s",
+        "MICROMENTOR_BILLING_RAZORPAY_WEBHOOK_SECRET": "w",
+    }
     config = load_config(None, {"MICROMENTOR_SERVER_ENVIRONMENT": "production", **keys})
     assert config.billing.uses_razorpay
     with pytest.raises(ConfigError, match="together"):
