@@ -93,6 +93,8 @@ class ForwardingReceiver(RTCRtpReceiver):
     remote_streams: dict[int, StreamStatistics]
     rtx_ssrcs: dict[int, int]
     nacks: Any
+    packets_in: int
+    bytes_in: int
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         # RTCRtpReceiver.receive() without its decoder thread.
@@ -111,6 +113,8 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     def on_rtp(self, packet: LeanPacket) -> None:
         """One decrypted RTP packet from the fast path (what `_handle_rtp_packet` does, lean)."""
+        self.packets_in += 1
+        self.bytes_in += len(packet.payload)
         codecs = self.codecs
         codec = codecs.get(packet.payload_type)
         if codec is None:
@@ -172,6 +176,8 @@ def adopt_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink) -> Forw
     receiver.is_video = kind == "video"
     receiver.assembler = VideoAssembler(sink) if receiver.is_video else AudioAssembler(sink)
     receiver.sources = {}
+    receiver.packets_in = 0
+    receiver.bytes_in = 0
     receiver.background = _Background()
     receiver.codecs = _private(receiver, RTCRtpReceiver, "codecs")
     receiver.remote_streams = _private(receiver, RTCRtpReceiver, "remote_streams")

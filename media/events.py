@@ -24,6 +24,17 @@ class ParticipantConnected:
     room_id: str
     role: Role
     at: datetime
+    join_seconds: float = 0.0  # from the offer to ICE and DTLS up
+    relayed: bool = False  # the browser reaches the SFU through a TURN relay
+
+
+@dataclass(frozen=True)
+class FirstVideoForwarded:
+    """The first video frame reached this participant after they (re)joined."""
+
+    room_id: str
+    role: Role
+    seconds: float  # from the offer
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class ParticipantLeft:
     room_id: str
     role: Role
     at: datetime
-    reason: Literal["left", "disconnected", "replaced"]
+    reason: Literal["left", "disconnected", "replaced", "failed"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ class CallEnded:
 RoomEvent = (
     ParticipantJoined
     | ParticipantConnected
+    | FirstVideoForwarded
     | ParticipantLeft
     | CallStarted
     | CallWarning

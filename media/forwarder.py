@@ -18,8 +18,14 @@ FRAME_STEP = {"audio": 960, "video": 3000}
 
 
 class Forwarder:
-    def __init__(self, kind: str, request_keyframe: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        request_keyframe: Callable[[], None],
+        on_first_frame: Callable[[], None] | None = None,
+    ) -> None:
         self.kind = kind
+        self._on_first_frame = on_first_frame
         self.sender: ForwardingSender | None = None
         self.closed = False
         self._request_keyframe = request_keyframe
@@ -45,6 +51,8 @@ class Forwarder:
         timestamp = (frame.timestamp + self._offset) % (1 << 32)
         if self.sender.send_frame(frame.data, timestamp):
             self._last_out = timestamp
+            if self.frames_forwarded == 0 and self._on_first_frame is not None:
+                self._on_first_frame()
             self.frames_forwarded += 1
             self.bytes_forwarded += len(frame.data)
         else:  # not connected yet: start from a keyframe once it is

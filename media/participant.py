@@ -56,7 +56,16 @@ class Participant:
         self.room = room
         self.role = role
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
-        self.forwarders = {kind: Forwarder(kind, self._subscriber_wants_keyframe) for kind in KINDS}
+        self.offered_at = time.monotonic()  # for join latency
+        self.keyframe_requests = 0
+        self.forwarders = {
+            kind: Forwarder(
+                kind,
+                self._subscriber_wants_keyframe,
+                on_first_frame=self._first_video if kind == "video" else None,
+            )
+            for kind in KINDS
+        }
         self.receivers: dict[str, ForwardingReceiver] = {}
         self.connected = False
         self.closed = False
@@ -109,6 +118,17 @@ class Participant:
 
         return sink
 
+    def _first_video(self) -> None:
+        self.room.first_video_forwarded(self)
+
+    def relayed(self) -> bool:
+        """The browser reaches us through a TURN relay (its nominated candidate is relay)."""
+        for transceiver in self.pc.getTransceivers():
+            pair = transceiver.receiver.transport.transport._connection._nominated.get(1)
+            if pair is not None:
+                return bool(pair.remote_candidate.type == "relay")
+        return False
+
     def _subscriber_wants_keyframe(self) -> None:
         self.room.keyframe_wanted_by(self)
 
@@ -123,6 +143,7 @@ class Participant:
         ):
             return
         self._last_keyframe_request = now
+        self.keyframe_requests += 1
         task = asyncio.get_running_loop().create_task(receiver.request_keyframe())
         task.add_done_callback(_log_failure)
 
@@ -136,6 +157,7 @@ class Participant:
             return
         self.closed = True
         self.connected = False
+        self.room.retire(self)
         for forwarder in self.forwarders.values():
             forwarder.close()
         await self.pc.close()

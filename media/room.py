@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from media.events import (
     CallStarted,
     CallWarning,
     EndReason,
+    FirstVideoForwarded,
     ParticipantConnected,
     ParticipantJoined,
     ParticipantLeft,
@@ -29,6 +31,7 @@ from media.events import (
 )
 from media.frames import EncodedFrame
 from media.participant import Participant
+from media.stats import MediaCounts, counts_of
 from media.timer import CallTimer, Now, Sleep, utc_now
 
 log = logging.getLogger("micromentor.media")
@@ -76,6 +79,7 @@ class Room:
         self.timer: CallTimer | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self.together_seconds = 0.0
+        self.retired = MediaCounts()  # what participants who have gone forwarded
         self._together_since: datetime | None = None
         if ends_at is not None:
             self._start_timer(ends_at)
@@ -127,7 +131,11 @@ class Room:
         if self._left == {"mentor", "mentee"}:
             await self.close("left")
 
-    async def drop(self, participant: Participant) -> None:
+    async def drop(
+        self,
+        participant: Participant,
+        reason: Literal["disconnected", "failed"] = "disconnected",
+    ) -> None:
         """The participant's connection went away without a goodbye; they may come back."""
         role = participant.role
         if self.participants.get(role) is not participant:
@@ -135,7 +143,7 @@ class Room:
         del self.participants[role]
         self._count_together()
         await participant.close()
-        await self._emit(ParticipantLeft(self.room_id, role, self._now(), "disconnected"))
+        await self._emit(ParticipantLeft(self.room_id, role, self._now(), reason))
 
     def peer_state(self, role: Role) -> PeerState:
         """How `role` sees the other side: never came, here, or gone."""
@@ -152,6 +160,22 @@ class Room:
         if subscriber is not None and self.participants.get(publisher.role) is publisher:
             subscriber.forwarders[kind].push(publisher.receivers[kind], frame)
 
+    def first_video_forwarded(self, subscriber: Participant) -> None:
+        seconds = time.monotonic() - subscriber.offered_at
+        self._spawn(self._emit(FirstVideoForwarded(self.room_id, subscriber.role, seconds)))
+
+    def retire(self, participant: Participant) -> None:
+        """A participant's connection closed: keep its counts."""
+        self.retired.add(counts_of(participant))
+
+    def counts(self) -> MediaCounts:
+        total = MediaCounts()
+        total.add(self.retired)
+        for participant in self.participants.values():
+            if not participant.closed:
+                total.add(counts_of(participant))
+        return total
+
     def keyframe_wanted_by(self, subscriber: Participant) -> None:
         publisher = self.participants.get(OTHER[subscriber.role])
         if publisher is not None:
@@ -165,7 +189,7 @@ class Room:
         if state == "connected":
             self._spawn(self._connected(participant))
         elif state in ("failed", "closed"):
-            self._spawn(self.drop(participant))
+            self._spawn(self.drop(participant, "failed" if state == "failed" else "disconnected"))
 
     def _count_together(self) -> None:
         """Starts or stops the clock of time both sides spent connected together."""
@@ -183,7 +207,15 @@ class Room:
     async def _connected(self, participant: Participant) -> None:
         now = self._now()
         self._count_together()
-        await self._emit(ParticipantConnected(self.room_id, participant.role, now))
+        await self._emit(
+            ParticipantConnected(
+                self.room_id,
+                participant.role,
+                now,
+                join_seconds=time.monotonic() - participant.offered_at,
+                relayed=participant.relayed(),
+            )
+        )
         # A new subscriber decodes nothing until a keyframe: ask its publisher for one now.
         self.keyframe_wanted_by(participant)
         other = self.participants.get(OTHER[participant.role])

@@ -6,11 +6,13 @@ import asyncio
 
 from media.events import EndReason
 from media.room import Room
+from media.stats import MediaCounts
 
 
 class Rooms:
     def __init__(self) -> None:
         self._rooms: dict[str, Room] = {}
+        self.retired = MediaCounts()  # what closed rooms forwarded
 
     def get(self, room_id: str) -> Room | None:
         room = self._rooms.get(room_id)
@@ -20,7 +22,20 @@ class Rooms:
         self._rooms[room.room_id] = room
 
     def discard(self, room_id: str) -> None:
-        self._rooms.pop(room_id, None)
+        room = self._rooms.pop(room_id, None)
+        if room is not None:
+            self.retired.add(room.counts())
+
+    def live(self) -> list[Room]:
+        return [room for room in self._rooms.values() if not room.ended]
+
+    def counts(self) -> MediaCounts:
+        """Everything forwarded since start: closed rooms and open ones."""
+        total = MediaCounts()
+        total.add(self.retired)
+        for room in self._rooms.values():
+            total.add(room.counts())
+        return total
 
     def __len__(self) -> int:
         return sum(1 for room in self._rooms.values() if not room.ended)

@@ -18,6 +18,7 @@ from server import (
     booking_api,
     booking_pages,
     calls_api,
+    metrics_api,
     pages,
     payments_api,
     payouts_api,
@@ -33,6 +34,7 @@ from server.errors import HTML_ERRORS, error_middleware
 from server.health import DATABASE, HEALTH_ROUTES, PUBLIC_URL
 from server.keys import derive, load_or_create
 from server.mentors import Mentors
+from server.metrics import METRICS, Metrics, http_metrics
 from server.migrate import upgrade
 from server.money import MONEY, Money
 from server.passwords import Passwords
@@ -65,7 +67,7 @@ def create_app(
     install_sessions(
         app, secret, secure=config.secure_cookies, max_age=config.auth.login_days * 86400
     )
-    app.middlewares.extend([user_middleware, csrf_middleware])
+    app.middlewares.extend([http_metrics, user_middleware, csrf_middleware])
 
     db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
     app[DATABASE] = db
@@ -103,6 +105,8 @@ def create_app(
         await bookings.expire_holds()
         await money.reconcile()
         await payouts.weekly_batch()
+        app[METRICS].bookings_due_without_room.set(await calls.due_without_room())
+        app[METRICS].job_done("sweep")
 
     turn_secret = config.turn.secret or load_or_create(config.data_dir / "turn_secret")
     app[TURN_SECRET] = turn_secret
@@ -118,7 +122,9 @@ def create_app(
         sfu_ice_servers=_sfu_turn(config, turn_secret, clock)
         if config.turn.enabled and config.turn.sfu_relay
         else None,
+        observers=[lambda event: app[METRICS].on_room_event(event)],
     )
+    app[METRICS] = Metrics(calls.rooms)
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
     app[JOIN_KEY] = derive(secret, "join token")
@@ -135,6 +141,7 @@ def create_app(
         + booking_pages.ROUTES
         + payments_api.ROUTES
         + payouts_api.ROUTES
+        + metrics_api.ROUTES
         + pages.ROUTES
         + [
             Route(

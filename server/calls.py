@@ -51,12 +51,14 @@ class Calls:
         on_sweep: Callable[[], Awaitable[object]] | None = None,
         on_outcome: Callable[[int, Outcome], Awaitable[None]] | None = None,
         sfu_ice_servers: Callable[[], list[RTCIceServer]] | None = None,
+        observers: list[Callable[[RoomEvent], None]] | None = None,
     ) -> None:
         self.db = db
         self.join_early = join_early
         self._on_sweep = on_sweep
         self._on_outcome = on_outcome
         self._sfu_ice_servers = sfu_ice_servers
+        self._observers = observers or []
         self.settings = calls
         self.rooms = Rooms()
         self.options = RoomOptions(
@@ -128,6 +130,7 @@ class Calls:
             sleep=self._sleep,
         )
         room.listeners.append(self.on_room_event)
+        room.listeners.extend(self._observers)
         self.rooms.add(room)
         return room
 
@@ -240,6 +243,23 @@ class Calls:
                 self._finish(stored, stored.call_ends_at or self.latest_end(stored), "time_up")
             await self._settle(stored)
         return len(overdue)
+
+    async def due_without_room(self) -> int:
+        """Paid calls that began at least five minutes ago and nobody has opened."""
+        cutoff = self.clock() - timedelta(minutes=5)
+        async with self.db.read() as s:
+            rows = list(
+                await s.scalars(
+                    select(Booking).where(
+                        Booking.status == "confirmed",
+                        Booking.starts_at <= cutoff,
+                        Booking.call_ended_at.is_(None),
+                        Booking.mentor_connected_at.is_(None),
+                        Booking.mentee_connected_at.is_(None),
+                    )
+                )
+            )
+        return sum(1 for b in rows if self.rooms.get(str(b.id)) is None)
 
     async def shutdown(self) -> None:
         """Ends every call with `server_shutdown` while the sockets can still say so."""

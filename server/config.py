@@ -6,6 +6,7 @@ Each package owns its section as a frozen dataclass; this module gathers them in
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -86,6 +87,20 @@ class BookingSettings:
     join_early_minutes: int = field(default=5, metadata={"min": 0, "max": 60})
 
 
+@dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = True
+    token: str = ""
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
+
+    def __post_init__(self) -> None:
+        for network in self.allow:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"allow: {network!r} is not an address or network") from None
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "database": DatabaseSettings,
@@ -96,6 +111,7 @@ SECTIONS: dict[str, type] = {
     "booking": BookingSettings,
     "billing": BillingSettings,
     "turn": TurnSettings,
+    "metrics": MetricsSettings,
 }
 
 
@@ -110,6 +126,7 @@ class Config:
     booking: BookingSettings = field(default_factory=BookingSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     turn: TurnSettings = field(default_factory=TurnSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def data_dir(self) -> Path:

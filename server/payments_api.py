@@ -11,6 +11,7 @@ from server.accounts_api import read_body
 from server.booking_api import BOOKINGS, JOIN_EARLY, booking_json, path_id
 from server.booking_pages import rupees
 from server.errors import ApiError
+from server.metrics import METRICS
 from server.models import Booking, PaymentOrder
 from server.money import MONEY, PaymentCallback, checkout_url
 from server.payment_simulator import SimulatedGateway
@@ -22,17 +23,29 @@ from server.templating import TEMPLATES
 async def verify(request: web.Request) -> web.Response:
     user = require_user(request)
     callback = await read_body(request, PaymentCallback)
-    booking = await request.app[MONEY].verify(user, callback)
+    counter = request.app[METRICS].payments
+    try:
+        booking = await request.app[MONEY].verify(user, callback)
+    except ApiError as exc:
+        counter.labels(exc.code).inc()
+        raise
+    counter.labels("confirmed").inc()
     return web.json_response({"booking": booking_json(booking, request.app[JOIN_EARLY])})
 
 
 async def webhook(request: web.Request) -> web.Response:
     body = await request.read()
-    outcome = await request.app[MONEY].webhook(
-        body,
-        request.headers.get("X-Razorpay-Signature", ""),
-        request.headers.get("x-razorpay-event-id", ""),
-    )
+    counter = request.app[METRICS].webhooks
+    try:
+        outcome = await request.app[MONEY].webhook(
+            body,
+            request.headers.get("X-Razorpay-Signature", ""),
+            request.headers.get("x-razorpay-event-id", ""),
+        )
+    except ApiError as exc:
+        counter.labels(exc.code).inc()
+        raise
+    counter.labels(outcome.replace(" ", "_")).inc()
     return web.json_response({"status": outcome})
 
 

@@ -1,0 +1,37 @@
+"""GET /metrics: the Prometheus exposition, behind a bearer token or an address allow-list."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.calls_api import CALLS
+from server.config import CONFIG
+from server.errors import ApiError
+from server.metrics import METRICS, allowed
+from server.routes import Route
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+async def metrics(request: web.Request) -> web.Response:
+    settings = request.app[CONFIG].metrics
+    if not settings.enabled:
+        raise ApiError(404, "not_found", "metrics are turned off ([metrics] enabled)")
+    if not allowed(request, settings.token, settings.allow):
+        raise ApiError(403, "forbidden", "send the bearer token or scrape from an allowed address")
+    registry = request.app[METRICS]
+    registry.refresh(request.app[CALLS].loop_lag_ms)
+    return web.Response(body=registry.exposition(), headers={"Content-Type": CONTENT_TYPE})
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/metrics",
+        metrics,
+        "Prometheus exposition ([metrics] token or allow)",
+        "operations",
+        kind="text",
+        errors=(403, 404),
+    ),
+]
