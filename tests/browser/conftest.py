@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from server.app import create_app
 from server.config import Config
-from tests.conftest import FAST_PASSWORDS
+from tests.conftest import FAST_PASSWORDS, PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Root on a closed network: no sandbox, and none of Chromium's calls home.
@@ -60,3 +60,26 @@ def shots() -> Path:
     path = Path(os.environ.get("SCREENSHOTS_DIR", "/tmp/micromentor-shots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+async def logged_in_page(
+    browser: Browser,
+    base: str,
+    email: str,
+    *,
+    then: str = "/dashboard",
+    timezone_id: str | None = None,
+) -> Page:
+    """A new browser context (its own cookies) on a phone-sized screen, logged in through the
+    login form, on the page `then`."""
+    context = await browser.new_context(viewport=PHONE, timezone_id=timezone_id)
+    page = await context.new_page()
+    await page.goto(f"{base}/login?next={then}")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(f"**{then}")
+    return page

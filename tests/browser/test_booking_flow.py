@@ -7,25 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from server.app import create_app
 from server.security import ACCOUNTS
+from tests.browser.conftest import logged_in_page
 from tests.conftest import FAST_PASSWORDS, PASSWORD, login, make_config, register
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
-
-
-async def logged_in_page(browser: Browser, base: str, email: str) -> Page:
-    context = await browser.new_context(viewport=PHONE, timezone_id="Asia/Kolkata")
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_url("**/dashboard")
-    return page
 
 
 async def test_a_mentee_finds_books_and_both_see_the_call(
@@ -66,7 +55,7 @@ async def test_a_mentee_finds_books_and_both_see_the_call(
     await register(api, "kiran@example.org", "mentee", "Kiran Rao")
     base = f"http://127.0.0.1:{server.port}"
 
-    mentee = await logged_in_page(browser, base, "kiran@example.org")
+    mentee = await logged_in_page(browser, base, "kiran@example.org", timezone_id="Asia/Kolkata")
     await mentee.get_by_role("link", name="Mentors").click()
     await mentee.screenshot(path=str(shots / "mentors-phone.png"), full_page=True)
     await mentee.get_by_label("Skill").select_option("System Design")

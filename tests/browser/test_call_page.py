@@ -12,23 +12,12 @@ from playwright.async_api import Browser, Page, expect
 from server.app import create_app
 from server.calls_api import CALLS
 from server.models import Booking
-from tests.conftest import FAST_PASSWORDS, PASSWORD, make_config, register
+from tests.browser.conftest import logged_in_page
+from tests.conftest import FAST_PASSWORDS, make_config, register
 from tests.support.calls import add_booking
 from tests.support.media import wait_for
 
 pytestmark = pytest.mark.browser
-
-
-async def log_in_and_open_call(browser: Browser, base: str, email: str, booking: int) -> Page:
-    context = await browser.new_context(viewport={"width": 390, "height": 844})
-    page = await context.new_page()
-    page.on("console", lambda m: print(f"[{email}] {m.type}: {m.text}"))
-    await page.goto(f"{base}/login?next=/call/{booking}")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_url(f"**/call/{booking}")
-    return page
 
 
 async def remote_video(page: Page) -> dict[str, int]:
@@ -59,9 +48,9 @@ async def test_mentor_and_mentee_see_each_other_until_the_server_ends_the_call(
     booking_id = await add_booking(api, mentor_id, mentee_id, duration_seconds=12)
     base = f"http://127.0.0.1:{server.port}"
 
-    mentor = await log_in_and_open_call(browser, base, "mentor@example.org", booking_id)
+    mentor = await logged_in_page(browser, base, "mentor@example.org", then=f"/call/{booking_id}")
     await expect(mentor.locator("#status")).to_have_text("Waiting for the mentee to join…")
-    mentee = await log_in_and_open_call(browser, base, "mentee@example.org", booking_id)
+    mentee = await logged_in_page(browser, base, "mentee@example.org", then=f"/call/{booking_id}")
 
     for page in (mentor, mentee):
         await page.wait_for_function(

@@ -7,24 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from server.app import create_app
 from server.security import ACCOUNTS
+from tests.browser.conftest import logged_in_page
 from tests.conftest import FAST_PASSWORDS, PASSWORD, login, make_config, register
 
 pytestmark = pytest.mark.browser
-
-
-async def logged_in(browser: Browser, base: str, email: str) -> Page:
-    context = await browser.new_context(viewport={"width": 390, "height": 844})
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_url("**/dashboard")
-    return page
 
 
 async def test_book_pay_call_and_the_mentor_is_paid(
@@ -66,7 +56,7 @@ async def test_book_pay_call_and_the_mentor_is_paid(
     await register(api, "kiran@example.org", "mentee", "Kiran Rao")
     base = f"http://127.0.0.1:{server.port}"
 
-    mentee = await logged_in(browser, base, "kiran@example.org")
+    mentee = await logged_in_page(browser, base, "kiran@example.org")
     await mentee.goto(f"{base}/mentors/{mentor_id}")
     await mentee.locator(".slot").nth(15).click()  # two minutes ahead: 8-second slots
     await mentee.get_by_label("I accept the cancellation policy").check()
@@ -80,7 +70,7 @@ async def test_book_pay_call_and_the_mentor_is_paid(
     await expect(row).to_contain_text("Meera Nair")
     await expect(row.get_by_role("link", name="Join")).to_have_attribute("aria-disabled", "false")
 
-    mentor = await logged_in(browser, base, "meera@example.org")
+    mentor = await logged_in_page(browser, base, "meera@example.org")
     await mentor.locator("li.booking").first.get_by_role("link", name="Join").click()
     await row.get_by_role("link", name="Join").click()
     for page in (mentee, mentor):

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
 from tests.conftest import FAST_PASSWORDS, login, make_config, register
+from tests.support.calls import add_booking
 from tests.support.clock import ManualClock
 
 Client = TestClient[Any, Any]
@@ -29,6 +30,13 @@ class Site:
         created = await register(client, email, role=role, name=email.split("@")[0].title())
         await login(client, email)
         return client, created["user"]["id"]
+
+    async def booked_pair(self) -> tuple[Client, Client, int]:
+        """A mentor (m@example.org) and a mentee (e@example.org), logged in, with a
+        confirmed booking starting now: (mentor's client, mentee's client, booking id)."""
+        mentor_client, mentor_id = await self.user("m@example.org", "mentor")
+        mentee_client, mentee_id = await self.user("e@example.org", "mentee")
+        return mentor_client, mentee_client, await add_booking(mentor_client, mentor_id, mentee_id)
 
 
 async def make_site(

@@ -162,9 +162,7 @@ async def test_the_server_ends_the_call_on_time_and_refuses_rejoining(
 ) -> None:
     clock = clocked_site.clock
     assert clock is not None
-    mentor_client, mentor_id = await clocked_site.user("m@example.org", "mentor")
-    mentee_client, mentee_id = await clocked_site.user("e@example.org", "mentee")
-    booking_id = await add_booking(mentor_client, mentor_id, mentee_id)
+    mentor_client, mentee_client, booking_id = await clocked_site.booked_pair()
     mentor = CallParticipant(mentor_client, video_clip, audio_clip)
     mentee = CallParticipant(mentee_client, video_clip, audio_clip)
     try:
@@ -202,9 +200,7 @@ async def test_the_end_time_survives_a_server_restart(
     audio_clip: Clip,
 ) -> None:
     first = await make_site(tmp_path, aiohttp_server, aiohttp_client, manual_clock=False)
-    mentor_client, mentor_id = await first.user("m@example.org", "mentor")
-    mentee_client, mentee_id = await first.user("e@example.org", "mentee")
-    booking_id = await add_booking(mentor_client, mentor_id, mentee_id)
+    mentor_client, mentee_client, booking_id = await first.booked_pair()
     mentor = CallParticipant(mentor_client, video_clip, audio_clip)
     mentee = CallParticipant(mentee_client, video_clip, audio_clip)
     await mentor.join(booking_id)
@@ -269,9 +265,7 @@ async def test_a_mentor_who_never_came_is_a_no_show_of_the_mentor(
 ) -> None:
     clock = clocked_site.clock
     assert clock is not None
-    mentor_client, mentor_id = await clocked_site.user("m@example.org", "mentor")
-    mentee_client, mentee_id = await clocked_site.user("e@example.org", "mentee")
-    booking_id = await add_booking(mentor_client, mentor_id, mentee_id)
+    _mentor_client, mentee_client, booking_id = await clocked_site.booked_pair()
     mentee = CallParticipant(mentee_client, video_clip, audio_clip)
     calls = mentee_client.app[CALLS]  # type: ignore[index]
     try:

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from server.app import create_app
 from tests.conftest import FAST_PASSWORDS, make_config
 from tests.integration.conftest import Site
-from tests.support.calls import CallParticipant, add_booking
+from tests.support.calls import CallParticipant
 from tests.support.media import Clip, wait_for
 
 MONITORING = Path(__file__).resolve().parents[2] / "server" / "monitoring"
@@ -52,9 +52,7 @@ def exposed_names(text: str) -> set[str]:
 async def scraped_after_a_call(clocked_site: Site, video_clip: Clip, audio_clip: Clip) -> str:
     clock = clocked_site.clock
     assert clock is not None
-    mentor_client, mentor_id = await clocked_site.user("m@example.org", "mentor")
-    mentee_client, mentee_id = await clocked_site.user("e@example.org", "mentee")
-    booking_id = await add_booking(mentor_client, mentor_id, mentee_id)
+    mentor_client, mentee_client, booking_id = await clocked_site.booked_pair()
     mentor = CallParticipant(mentor_client, video_clip, audio_clip)
     mentee = CallParticipant(mentee_client, video_clip, audio_clip)
     try:

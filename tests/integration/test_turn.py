@@ -81,9 +81,7 @@ async def test_a_call_whose_clients_only_use_turn_relays(
     site = Site(
         await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS)), None, aiohttp_client
     )
-    mentor_client, mentor_id = await site.user("m@example.org", "mentor")
-    mentee_client, mentee_id = await site.user("e@example.org", "mentee")
-    booking_id = await add_booking(mentor_client, mentor_id, mentee_id)
+    mentor_client, mentee_client, booking_id = await site.booked_pair()
 
     participants = []
     for client in (mentor_client, mentee_client):
