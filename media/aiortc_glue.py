@@ -41,7 +41,15 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpSynchronizationSource, StreamStatistics
-from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTP_HISTORY_SIZE,
+    HeaderExtensions,
+    RtcpPsfbPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 
 from media.frames import AudioAssembler, FrameSink, VideoAssembler
 from media.rtp import LeanPacket, is_rtcp, parse_rtp, vp8_payload
@@ -159,6 +167,19 @@ class ForwardingReceiver(RTCRtpReceiver):
             if now - heard < SOURCE_TIMEOUT_S
         ]
 
+    async def send_estimate(self, bitrate: int) -> None:
+        """Sends a REMB: how much the publisher may send (what its subscriber can take)."""
+        rtcp_ssrc = _private(self, RTCRtpReceiver, "rtcp_ssrc")
+        now = time.monotonic()
+        sources = [s for s, heard in self.sources.items() if now - heard < SOURCE_TIMEOUT_S]
+        if rtcp_ssrc is None or not sources:
+            return
+        await self._send_rtcp(
+            RtcpPsfbPacket(
+                fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, sources)
+            )
+        )
+
     async def request_keyframe(self) -> None:
         """Sends a PLI for every media source heard from lately."""
         now = time.monotonic()
@@ -186,8 +207,8 @@ def adopt_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink) -> Forw
     # Should a packet ever take aiortc's own path, the assembler stands in for the jitter
     # buffer there too: it returns no frame, so nothing is queued for a decoder.
     _set_private(receiver, RTCRtpReceiver, "jitter_buffer", receiver.assembler)
-    # The bitrate estimator costs more than the rest of the receive path; browsers fall back
-    # to loss-based bandwidth estimation without our REMB.
+    # The bitrate estimator costs more than the rest of the receive path; publishers get the
+    # estimate of their subscriber instead, relayed by ForwardingSender (a REMB).
     _set_private(receiver, RTCRtpReceiver, "remote_bitrate_estimator", None)
     return receiver
 
@@ -240,6 +261,7 @@ class ForwardingSender(RTCRtpSender):
     """An RTCRtpSender without an RTP task: encoded frames are sent as they arrive."""
 
     on_keyframe_request: Callable[[], None]
+    on_estimate: Callable[[int], None] | None
     payload_type: int | None
     sequence_number: int
     timestamp_origin: int
@@ -356,6 +378,24 @@ class ForwardingSender(RTCRtpSender):
     def _send_keyframe(self) -> None:
         self.on_keyframe_request()
 
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        # A REMB from the subscriber is its estimate of what reaches it: the SFU relays it to
+        # the publisher (whose receiver runs no estimator of its own) instead of using it to
+        # tune an encoder it does not have.
+        if (
+            isinstance(packet, RtcpPsfbPacket)
+            and packet.fmt == RTCP_PSFB_APP
+            and self.on_estimate is not None
+        ):
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return
+            if self._ssrc in ssrcs:
+                self.on_estimate(bitrate)
+            return
+        await super()._handle_rtcp_packet(packet)
+
     @property
     def _background(self) -> _Background:
         background: _Background | None = self.__dict__.get("_forwarding_background")
@@ -375,13 +415,18 @@ _SENDER_OCTETS = "_RTCRtpSender__octet_count"
 _PLAIN_SEND_DATA = StunProtocol.send_data
 
 
-def adopt_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> ForwardingSender:
+def adopt_sender(
+    sender: RTCRtpSender,
+    on_keyframe_request: Callable[[], None],
+    on_estimate: Callable[[int], None] | None = None,
+) -> ForwardingSender:
     """Makes `sender` a ForwardingSender; call before negotiation starts it."""
     if _private(sender, RTCRtpSender, "started"):
         raise RuntimeError("adopt the sender before it starts")
     sender.__class__ = ForwardingSender
     assert isinstance(sender, ForwardingSender)
     sender.on_keyframe_request = on_keyframe_request
+    sender.on_estimate = on_estimate
     sender.payload_type = None
     sender.sequence_number = random.randint(0, 65535)
     sender.timestamp_origin = random.randint(0, (1 << 32) - 1)
@@ -391,6 +436,24 @@ def adopt_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) 
     sender.octets_sent = 0
     sender.history = {}
     return sender
+
+
+def listen_for_estimates(sender: RTCRtpSender, on_estimate: Callable[[int], None]) -> None:
+    """For a sender that keeps aiortc's own RTP task (test peers): REMBs call back."""
+    stock = type(sender)
+
+    class EstimateListeningSender(stock):  # type: ignore[misc,valid-type]
+        async def _handle_rtcp_packet(self, packet: Any) -> None:
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                try:
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                    if self._ssrc in ssrcs:
+                        on_estimate(bitrate)
+                except ValueError:
+                    pass
+            await super()._handle_rtcp_packet(packet)
+
+    sender.__class__ = EstimateListeningSender
 
 
 def listen_for_keyframe_requests(

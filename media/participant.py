@@ -38,6 +38,8 @@ KINDS = ("audio", "video")
 FORWARDED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 # A publisher is asked for at most one keyframe this often, whatever asks.
 KEYFRAME_INTERVAL_S = 0.5
+# Subscribers' bandwidth estimates (REMB) are passed to the publisher at most this often.
+ESTIMATE_INTERVAL_S = 0.5
 
 
 class MediaUnavailable(Exception):
@@ -70,6 +72,7 @@ class Participant:
         self.connected = False
         self.closed = False
         self._last_keyframe_request = 0.0
+        self._last_estimate = 0.0
         self._on_state = on_state
         self.pc.on("connectionstatechange", self._connection_state_changed)
 
@@ -90,7 +93,9 @@ class Participant:
             )
             self.receivers[kind] = adopt_receiver(transceiver.receiver, kind, self._sink_for(kind))
             self.forwarders[kind].sender = adopt_sender(
-                transceiver.sender, self.forwarders[kind].want_keyframe
+                transceiver.sender,
+                self.forwarders[kind].want_keyframe,
+                self._subscriber_estimate if kind == "video" else None,
             )
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
@@ -128,6 +133,20 @@ class Participant:
             if pair is not None:
                 return bool(pair.remote_candidate.type == "relay")
         return False
+
+    def _subscriber_estimate(self, bitrate: int) -> None:
+        self.room.estimate_from(self, bitrate)
+
+    def relay_estimate(self, bitrate: int) -> None:
+        """Tells this participant's browser how much video the other side can take, at most
+        every half second."""
+        receiver = self.receivers.get("video")
+        now = time.monotonic()
+        if receiver is None or self.closed or now - self._last_estimate < ESTIMATE_INTERVAL_S:
+            return
+        self._last_estimate = now
+        task = asyncio.get_running_loop().create_task(receiver.send_estimate(bitrate))
+        task.add_done_callback(_log_failure)
 
     def _subscriber_wants_keyframe(self) -> None:
         self.room.keyframe_wanted_by(self)

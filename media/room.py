@@ -176,6 +176,12 @@ class Room:
                 total.add(counts_of(participant))
         return total
 
+    def estimate_from(self, subscriber: Participant, bitrate: int) -> None:
+        """The subscriber's REMB goes to its publisher: the browser that can send less."""
+        publisher = self.participants.get(OTHER[subscriber.role])
+        if publisher is not None:
+            publisher.relay_estimate(bitrate)
+
     def keyframe_wanted_by(self, subscriber: Participant) -> None:
         publisher = self.participants.get(OTHER[subscriber.role])
         if publisher is not None:

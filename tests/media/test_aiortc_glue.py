@@ -28,6 +28,7 @@ PINNED: dict[str, tuple[Any, str]] = {
     "RTCRtpReceiver._handle_rtp_packet": (RTCRtpReceiver._handle_rtp_packet, "4e54983d"),
     "RTCRtpReceiver._send_rtcp_pli": (RTCRtpReceiver._send_rtcp_pli, "ae74c43d"),
     "RTCRtpReceiver._send_rtcp_nack": (RTCRtpReceiver._send_rtcp_nack, "5735e597"),
+    "RTCRtpReceiver._send_rtcp": (RTCRtpReceiver._send_rtcp, "9f0bc9f6"),
     "RTCRtpSender.__init__": (RTCRtpSender.__init__, "beb1bc0a"),
     "RTCRtpSender.send": (RTCRtpSender.send, "3969482b"),
     "RTCRtpSender.stop": (RTCRtpSender.stop, "38c1e92b"),

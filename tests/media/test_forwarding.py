@@ -9,7 +9,14 @@ from datetime import datetime, timedelta
 
 from media.events import RoomEvent
 from media.room import Room, RoomOptions
-from tests.support.media import Clip, TestPeer, count_keyframe_requests, join_room, wait_for
+from tests.support.media import (
+    Clip,
+    TestPeer,
+    count_keyframe_requests,
+    join_room,
+    record_estimates,
+    wait_for,
+)
 
 
 def an_hour(start: datetime) -> datetime:
@@ -116,6 +123,28 @@ async def test_keyframe_requests_reach_the_sender(
         assert receiver.getSynchronizationSources()
         await receiver.request_keyframe()
         await wait_for(lambda: mentor_plis[0] > before, what="the relayed PLI")
+    finally:
+        await room.close("left")
+        await mentor.close()
+        await mentee.close()
+
+
+async def test_the_subscribers_bandwidth_estimate_reaches_the_publisher(
+    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
+) -> None:
+    room = Room("booking-4", end_time_for=an_hour, options=room_options)
+    mentor, mentee = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
+    estimates = record_estimates(mentor)
+    try:
+        await join_room(room, "mentor", mentor)
+        await join_room(room, "mentee", mentee)
+        await wait_for(lambda: len(mentee.received["video"].frames) >= 5, what="video")
+        # The mentee's browser estimates what reaches it and says so to the SFU (a REMB)...
+        receiver = next(t.receiver for t in mentee.pc.getTransceivers() if t.kind == "video")
+        await receiver.send_estimate(850_000)
+        # ...and the SFU passes it on to the mentor's browser, which may send that much.
+        await wait_for(lambda: bool(estimates), what="the relayed REMB")
+        assert abs(estimates[0] - 850_000) < 850_000 * 0.01  # REMB's mantissa rounds
     finally:
         await room.close("left")
         await mentor.close()

@@ -22,6 +22,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from media.aiortc_glue import (
     adopt_receiver,
     install_fast_receive,
+    listen_for_estimates,
     listen_for_keyframe_requests,
     restrict_host_addresses,
 )
@@ -221,3 +222,12 @@ def selected_candidate_type(peer: TestPeer) -> str | None:
             kind: str = pair.local_candidate.type
             return kind
     return None
+
+
+def record_estimates(peer: TestPeer) -> list[int]:
+    """The REMB bitrates that reach `peer`'s video sender."""
+    seen: list[int] = []
+    for transceiver in peer.pc.getTransceivers():
+        if transceiver.kind == "video":
+            listen_for_estimates(transceiver.sender, seen.append)
+    return seen
