@@ -20,11 +20,13 @@ from media.rooms import Rooms
 from media.timer import Sleep
 from server.clock import Clock
 from server.db import Database
-from server.models import Booking, ChatLine
+from server.models import Booking, ChatLine, call_outcome
 
 log = logging.getLogger("micromentor.calls")
 JOINABLE = ("confirmed", "in_call")
-Outcome = Literal["completed", "mentor_no_show", "mentee_no_show"]
+Outcome = Literal["completed", "mentor_no_show", "mentee_no_show"]  # call_outcome()
+
+
 SWEEP_SECONDS = 30
 LOOP_WATCH_SECONDS = 0.5
 
@@ -194,14 +196,8 @@ class Calls:
 
     async def _settle(self, booking: Booking) -> None:
         """Tells the money side how the call went (after the outcome is stored)."""
-        if self._on_outcome is None:
-            return
-        outcome: Outcome = "completed"
-        if booking.status == "no_show" and booking.no_show_role in ("mentor", "both"):
-            outcome = "mentor_no_show"
-        elif booking.status == "no_show" and booking.no_show_role == "mentee":
-            outcome = "mentee_no_show"
-        await self._on_outcome(booking.id, outcome)
+        if self._on_outcome is not None:
+            await self._on_outcome(booking.id, call_outcome(booking))
 
     async def save_chat(self, room_id: str, role: Role, text: str, at: datetime) -> None:
         async with self.db.write() as s:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -157,6 +157,15 @@ class Booking(Base):
         if user_id == self.mentee_id:
             return "mentee"
         return None
+
+
+def call_outcome(booking: Booking) -> Literal["completed", "mentor_no_show", "mentee_no_show"]:
+    """What the money side needs of a finished call: did the mentor earn it?"""
+    if booking.status == "no_show" and booking.no_show_role in ("mentor", "both"):
+        return "mentor_no_show"
+    if booking.status == "no_show" and booking.no_show_role == "mentee":
+        return "mentee_no_show"
+    return "completed"
 
 
 class ChatLine(Base):

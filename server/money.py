@@ -31,6 +31,7 @@ from server.models import (
     RefundRecord,
     User,
     WebhookEvent,
+    call_outcome,
 )
 
 log = logging.getLogger("micromentor.money")
@@ -311,8 +312,28 @@ class Money:
                     await self.apply_payment(order.id, payment.id, payment.amount_paise)
                     applied += 1
                     break
+        await self.settle_leftovers()
         await self.request_refunds()
         return applied
+
+    async def settle_leftovers(self) -> int:
+        """Finished bookings whose money is still in escrow (the server stopped between
+        storing the outcome and moving the money): move it now. Each step is idempotent."""
+        async with self.db.read() as s:
+            rows = list(
+                await s.scalars(
+                    select(Booking).where(
+                        Booking.money_state == "held",
+                        Booking.status.in_(("cancelled", "completed", "no_show")),
+                    )
+                )
+            )
+        for booking in rows:
+            if booking.status == "cancelled":
+                await self.cancelled(booking.id, booking.refund_paise or 0)
+            else:
+                await self.outcome(booking.id, call_outcome(booking))
+        return len(rows)
 
     # -- the ledger ---------------------------------------------------------------------------
 

@@ -236,3 +236,23 @@ async def test_a_mentor_no_show_refunds_in_full_once(
     async with money.db.read() as s:
         stored = await s.get(Booking, booking_id)
     assert (stored.money_state, stored.refund_paise) == ("refunded", 15000)
+
+
+async def test_money_left_in_escrow_by_a_crash_is_settled_by_reconciliation(
+    paid_site: Site, razorpay: tuple[FakeRazorpay, str]
+) -> None:
+    fake, _url = razorpay
+    mentee, token, body, mentor_id = await booked(paid_site)
+    fields = fake.pay(body["order"]["order_id"])
+    await mentee.post("/api/payments/verify", json=fields, headers={"X-CSRF-Token": token})
+    money = mentee.app[MONEY]  # type: ignore[index]
+    booking_id = body["booking"]["id"]
+    async with money.db.write() as s:  # the outcome was stored, then the server died
+        stored = await s.get(Booking, booking_id)
+        stored.status = "completed"
+    assert await money.balance(escrow(booking_id)) == 15000
+    await money.reconcile()
+    await money.reconcile()  # again: nothing more happens
+    assert await money.balance(escrow(booking_id)) == 0
+    assert await money.balance(wallet(mentor_id)) == 10500
+    assert await money.total() == 0
