@@ -54,6 +54,11 @@ async def booked(site: Site, slot: int = 8) -> tuple[Client, str, dict[str, Any]
     return mentee, token, await created.json(), mentor_id
 
 
+async def verify(client: Client, token: str, fields: dict[str, str]) -> Any:
+    """What the checkout page does with Razorpay's callback fields."""
+    return await client.post("/api/payments/verify", json=fields, headers={"X-CSRF-Token": token})
+
+
 async def ledger_keys(client: Client) -> list[str]:
     money = client.app[MONEY]  # type: ignore[index]
     async with money.db.read() as s:
@@ -74,11 +79,10 @@ async def test_pay_verify_settle_through_the_sdk(
     assert body["checkout_url"] == f"/bookings/{body['booking']['id']}/pay"
 
     fields = fake.pay(order["order_id"])
-    headers = {"X-CSRF-Token": token}
-    verified = await mentee.post("/api/payments/verify", json=fields, headers=headers)
+    verified = await verify(mentee, token, fields)
     assert verified.status == 200, await verified.text()
     assert (await verified.json())["booking"]["status"] == "confirmed"
-    again = await mentee.post("/api/payments/verify", json=fields, headers=headers)
+    again = await verify(mentee, token, fields)
     assert again.status == 200  # the same callback twice: applied once
     assert (await ledger_keys(mentee)).count(f"capture:{fields['razorpay_payment_id']}") == 1
 
@@ -101,9 +105,7 @@ async def test_a_forged_signature_changes_nothing(
     mentee, token, body, _mentor = await booked(paid_site)
     fields = fake.pay(body["order"]["order_id"])
     forged = {**fields, "razorpay_signature": "0" * 64}
-    response = await mentee.post(
-        "/api/payments/verify", json=forged, headers={"X-CSRF-Token": token}
-    )
+    response = await verify(mentee, token, forged)
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "bad_signature"
     state = await (await mentee.get(f"/api/bookings/{body['booking']['id']}")).json()
@@ -111,9 +113,7 @@ async def test_a_forged_signature_changes_nothing(
     assert await ledger_keys(mentee) == []
     # A signature for another order of ours is no better.
     other = {**fields, "razorpay_order_id": "order_someone_else"}
-    assert (
-        await mentee.post("/api/payments/verify", json=other, headers={"X-CSRF-Token": token})
-    ).status == 404
+    assert (await verify(mentee, token, other)).status == 404
 
 
 async def test_an_amount_that_does_not_match_the_order_is_refused_and_refunded(
@@ -122,9 +122,7 @@ async def test_an_amount_that_does_not_match_the_order_is_refused_and_refunded(
     fake, _url = razorpay
     mentee, token, body, _mentor = await booked(paid_site)
     fields = fake.pay(body["order"]["order_id"], amount=100)
-    response = await mentee.post(
-        "/api/payments/verify", json=fields, headers={"X-CSRF-Token": token}
-    )
+    response = await verify(mentee, token, fields)
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "amount_mismatch"
     state = await (await mentee.get(f"/api/bookings/{body['booking']['id']}")).json()
@@ -159,7 +157,7 @@ async def test_webhooks_are_verified_and_applied_once(
     assert (
         await anonymous.post("/api/payments/webhook", data=raw2, headers=headers2)
     ).status == 200
-    await mentee.post("/api/payments/verify", json=fields, headers={"X-CSRF-Token": token})
+    await verify(mentee, token, fields)
     keys = await ledger_keys(mentee)
     assert keys == [f"capture:{payment['id']}"]
     state = await (await mentee.get(f"/api/bookings/{body['booking']['id']}")).json()
@@ -173,7 +171,7 @@ async def test_an_early_cancellation_refunds_in_full_through_the_sdk(
     mentee, token, body, mentor_id = await booked(paid_site, slot=100)  # 25.5 hours ahead
     fields = fake.pay(body["order"]["order_id"])
     headers = {"X-CSRF-Token": token}
-    await mentee.post("/api/payments/verify", json=fields, headers=headers)
+    await verify(mentee, token, fields)
     cancelled = await mentee.post(
         f"/api/bookings/{body['booking']['id']}/cancel",
         json={"reason": "exam moved"},
@@ -202,7 +200,7 @@ async def test_a_late_cancellation_refunds_nothing_and_the_mentor_keeps_their_sh
     mentee, token, body, mentor_id = await booked(paid_site)  # two hours ahead
     fields = fake.pay(body["order"]["order_id"])
     headers = {"X-CSRF-Token": token}
-    await mentee.post("/api/payments/verify", json=fields, headers=headers)
+    await verify(mentee, token, fields)
     cancelled = await mentee.post(
         f"/api/bookings/{body['booking']['id']}/cancel", json={"reason": "clash"}, headers=headers
     )
@@ -219,7 +217,7 @@ async def test_a_mentor_no_show_refunds_in_full_once(
     fake, _url = razorpay
     mentee, token, body, mentor_id = await booked(paid_site)
     fields = fake.pay(body["order"]["order_id"])
-    await mentee.post("/api/payments/verify", json=fields, headers={"X-CSRF-Token": token})
+    await verify(mentee, token, fields)
     money = mentee.app[MONEY]  # type: ignore[index]
     booking_id = body["booking"]["id"]
     await money.outcome(booking_id, "mentor_no_show")
@@ -244,7 +242,7 @@ async def test_money_left_in_escrow_by_a_crash_is_settled_by_reconciliation(
     fake, _url = razorpay
     mentee, token, body, mentor_id = await booked(paid_site)
     fields = fake.pay(body["order"]["order_id"])
-    await mentee.post("/api/payments/verify", json=fields, headers={"X-CSRF-Token": token})
+    await verify(mentee, token, fields)
     money = mentee.app[MONEY]  # type: ignore[index]
     booking_id = body["booking"]["id"]
     async with money.db.write() as s:  # the outcome was stored, then the server died

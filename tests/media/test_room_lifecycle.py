@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,14 +14,22 @@ from tests.support.clock import ManualClock
 from tests.support.media import Clip, TestPeer, join_room, wait_for
 
 
-async def test_a_ten_minute_call_on_a_clock_moved_by_hand(
-    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
-) -> None:
-    clock = ManualClock()
+def ten_minute_booking(clock: ManualClock) -> tuple[datetime, Callable[[datetime], datetime]]:
+    """A booking ending ten minutes from now, and the server's rule for a call's end: ten
+    minutes from the start, but never past the booked end plus five minutes of grace."""
     booked_end = clock.now() + timedelta(minutes=10)
 
     def end_time_for(start: datetime) -> datetime:
         return min(start + timedelta(seconds=600), booked_end + timedelta(seconds=300))
+
+    return booked_end, end_time_for
+
+
+async def test_a_ten_minute_call_on_a_clock_moved_by_hand(
+    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
+) -> None:
+    clock = ManualClock()
+    _booked_end, end_time_for = ten_minute_booking(clock)
 
     room = Room(
         "b-10", end_time_for=end_time_for, options=room_options, now=clock.now, sleep=clock.sleep
@@ -64,10 +73,7 @@ async def test_the_end_is_capped_by_the_grace_after_the_booked_end(
     video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
 ) -> None:
     clock = ManualClock()
-    booked_end = clock.now() + timedelta(minutes=10)
-
-    def end_time_for(start: datetime) -> datetime:
-        return min(start + timedelta(seconds=600), booked_end + timedelta(seconds=300))
+    booked_end, end_time_for = ten_minute_booking(clock)
 
     room = Room(
         "b-grace", end_time_for=end_time_for, options=room_options, now=clock.now, sleep=clock.sleep
