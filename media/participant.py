@@ -1,4 +1,8 @@
-"""A Participant is the mentor or the mentee in a room: one RTCPeerConnection, sendrecv."""
+"""A Participant is the mentor or the mentee in a room: one RTCPeerConnection, sendrecv.
+
+A participant does not know the Room class: it reports what its browser sends to a
+ParticipantHost (the Room is one), so the dependency runs one way, room -> participant -> stats.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiortc import (
     RTCConfiguration,
@@ -28,9 +32,7 @@ from media.events import Role
 from media.forwarder import Forwarder
 from media.frames import EncodedFrame
 from media.sdp import SdpError, announce_public_ip, check_offer, parse_candidate
-
-if TYPE_CHECKING:
-    from media.room import Room
+from media.stats import CLOCK_RATES, MediaCounts, StreamQuality
 
 log = logging.getLogger("micromentor.media")
 KINDS = ("audio", "video")
@@ -46,16 +48,30 @@ class MediaUnavailable(Exception):
     """The server cannot take more media now (its UDP port range is full)."""
 
 
+class ParticipantHost(Protocol):
+    """What a participant reports to the room it is in."""
+
+    def forward(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None: ...
+
+    def first_video_forwarded(self, subscriber: Participant) -> None: ...
+
+    def estimate_from(self, subscriber: Participant, bitrate: int) -> None: ...
+
+    def keyframe_wanted_by(self, subscriber: Participant) -> None: ...
+
+    def retire(self, participant: Participant) -> None: ...
+
+
 class Participant:
     def __init__(
         self,
-        room: Room,
+        host: ParticipantHost,
         role: Role,
         *,
         ice_servers: list[RTCIceServer] | None = None,
         on_state: Callable[[Participant, str], None],
     ) -> None:
-        self.room = room
+        self.host = host
         self.role = role
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
         self.offered_at = time.monotonic()  # for join latency
@@ -119,12 +135,12 @@ class Participant:
 
     def _sink_for(self, kind: str) -> Callable[[EncodedFrame], None]:
         def sink(frame: EncodedFrame) -> None:
-            self.room.forward(self, kind, frame)
+            self.host.forward(self, kind, frame)
 
         return sink
 
     def _first_video(self) -> None:
-        self.room.first_video_forwarded(self)
+        self.host.first_video_forwarded(self)
 
     def relayed(self) -> bool:
         """The browser reaches us through a TURN relay (its nominated candidate is relay)."""
@@ -135,7 +151,7 @@ class Participant:
         return False
 
     def _subscriber_estimate(self, bitrate: int) -> None:
-        self.room.estimate_from(self, bitrate)
+        self.host.estimate_from(self, bitrate)
 
     def relay_estimate(self, bitrate: int) -> None:
         """Tells this participant's browser how much video the other side can take, at most
@@ -149,7 +165,7 @@ class Participant:
         task.add_done_callback(_log_failure)
 
     def _subscriber_wants_keyframe(self) -> None:
-        self.room.keyframe_wanted_by(self)
+        self.host.keyframe_wanted_by(self)
 
     def request_keyframe(self) -> None:
         """Asks this participant's browser for a video keyframe, at most every half second."""
@@ -171,12 +187,40 @@ class Participant:
         self.connected = state == "connected"
         self._on_state(self, state)
 
+    def counts(self) -> MediaCounts:
+        """What this participant's browser sent us and what we sent it, so far."""
+        counts = MediaCounts(keyframe_requests=self.keyframe_requests)
+        for kind, receiver in self.receivers.items():
+            counts.packets[(kind, "in")] += receiver.packets_in
+            counts.bytes[(kind, "in")] += receiver.bytes_in
+        for kind, forwarder in self.forwarders.items():
+            sender = forwarder.sender
+            if sender is not None:
+                counts.packets[(kind, "out")] += sender.packets_sent
+                counts.bytes[(kind, "out")] += sender.octets_sent
+        return counts
+
+    def quality(self) -> list[StreamQuality]:
+        """What RTCP says about each stream this participant's browser sends."""
+        found = []
+        for kind, receiver in self.receivers.items():
+            sender = self.forwarders[kind].sender
+            rtt = getattr(sender, "_RTCRtpSender__rtt", None) if sender is not None else None
+            for stream in receiver.remote_streams.values():
+                if stream.max_seq is None:
+                    continue
+                expected = stream.packets_expected
+                loss = stream.packets_lost / expected if expected > 0 else 0.0
+                jitter = stream.jitter / CLOCK_RATES.get(kind, 90000)
+                found.append(StreamQuality(kind, max(0.0, loss), jitter, rtt))
+        return found
+
     async def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         self.connected = False
-        self.room.retire(self)
+        self.host.retire(self)
         for forwarder in self.forwarders.values():
             forwarder.close()
         await self.pc.close()

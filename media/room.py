@@ -31,7 +31,7 @@ from media.events import (
 )
 from media.frames import EncodedFrame
 from media.participant import Participant
-from media.stats import MediaCounts, counts_of
+from media.stats import MediaCounts
 from media.timer import CallTimer, Now, Sleep, utc_now
 
 log = logging.getLogger("micromentor.media")
@@ -166,14 +166,14 @@ class Room:
 
     def retire(self, participant: Participant) -> None:
         """A participant's connection closed: keep its counts."""
-        self.retired.add(counts_of(participant))
+        self.retired.add(participant.counts())
 
     def counts(self) -> MediaCounts:
         total = MediaCounts()
         total.add(self.retired)
         for participant in self.participants.values():
             if not participant.closed:
-                total.add(counts_of(participant))
+                total.add(participant.counts())
         return total
 
     def estimate_from(self, subscriber: Participant, bitrate: int) -> None:

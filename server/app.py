@@ -13,36 +13,36 @@ from aiortc import RTCIceServer
 from billing.gateway import PaymentGateway, RazorpayGateway
 from billing.ledger import SplitRules
 from media.timer import Sleep
-from server import (
-    accounts_api,
-    booking_api,
-    booking_pages,
-    calls_api,
-    metrics_api,
-    pages,
-    payments_api,
-    payouts_api,
-)
-from server.accounts import Accounts
-from server.bookings import Bookings
-from server.calls import Calls
-from server.calls_api import CALL_HUB, CALLS, DEMO_KEY, JOIN_KEY, TURN_SECRET
+from server.accounts import api as accounts_api
+from server.accounts import pages as accounts_pages
+from server.accounts.passwords import Passwords
+from server.accounts.service import ACCOUNTS, Accounts
+from server.booking import bookings_api, mentors_api
+from server.booking import pages as booking_pages
+from server.booking.bookings import BOOKINGS, CHECKOUT, JOIN_EARLY, Bookings
+from server.booking.mentors import MENTORS, Mentors
+from server.calls import api as calls_api
+from server.calls import pages as calls_pages
+from server.calls.api import CALL_HUB, JOIN_KEY, TURN_SECRET
+from server.calls.demo import DEMO_KEY
+from server.calls.service import CALLS, Calls
 from server.clock import Clock, utc_now
 from server.config import CONFIG, Config
-from server.db import Database
-from server.errors import HTML_ERRORS, error_middleware
-from server.health import DATABASE, HEALTH_ROUTES, PUBLIC_URL
+from server.db.engine import DATABASE, Database
+from server.db.migrate import upgrade
+from server.http import pages as site_pages
+from server.http.errors import HTML_ERRORS, error_middleware
+from server.http.routes import add_routes
+from server.http.security import LOAD_USER, csrf_middleware, install_sessions, user_middleware
+from server.http.templating import TEMPLATES, Templates
 from server.keys import derive, load_or_create
-from server.mentors import Mentors
-from server.metrics import METRICS, Metrics, http_metrics
-from server.migrate import upgrade
-from server.money import MONEY, Money
-from server.passwords import Passwords
-from server.payment_simulator import SimulatedGateway
-from server.payouts import Payouts
-from server.routes import Route, add_routes
-from server.security import ACCOUNTS, csrf_middleware, install_sessions, user_middleware
-from server.templating import TEMPLATES, Templates, static_asset
+from server.operations import health, metrics_api
+from server.operations.metrics import METRICS, Metrics, http_metrics
+from server.payments import pages as payments_pages
+from server.payments import payments_api, payouts_api
+from server.payments.money import MONEY, Money
+from server.payments.payouts import PAYOUTS, Payouts
+from server.payments.simulator import SimulatedGateway
 from signaling.connection import CallHub
 from turn.credentials import ephemeral, turn_urls
 
@@ -61,7 +61,6 @@ def create_app(
 ) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
-    app[PUBLIC_URL] = config.public_url
 
     secret = config.server.secret_key or load_or_create(config.data_dir / "secret_key")
     install_sessions(
@@ -71,21 +70,23 @@ def create_app(
 
     db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
     app[DATABASE] = db
-    app[ACCOUNTS] = Accounts(db, passwords or Passwords(), config.auth, clock)
+    accounts = Accounts(db, passwords or Passwords(), config.auth, clock)
+    app[ACCOUNTS] = accounts
+    app[LOAD_USER] = accounts.get
     app[TEMPLATES] = Templates()
-    app[HTML_ERRORS] = pages.error_page
+    app[HTML_ERRORS] = site_pages.error_page
     app.cleanup_ctx.append(_database)
 
     bookings = Bookings(db, config.booking, config.calls, clock=clock)
-    app[booking_api.BOOKINGS] = bookings
-    app[booking_api.MENTORS] = Mentors(
+    app[BOOKINGS] = bookings
+    app[MENTORS] = Mentors(
         db,
         bookings,
         clock=clock,
         default_price_paise=config.billing.price_paise,
         photo_dir=config.data_dir / "photos",
     )
-    app[booking_api.JOIN_EARLY] = timedelta(minutes=config.booking.join_early_minutes)
+    app[JOIN_EARLY] = timedelta(minutes=config.booking.join_early_minutes)
     money = Money(
         db,
         _gateway(config, db, clock),
@@ -97,9 +98,10 @@ def create_app(
         clock=clock,
     )
     app[MONEY] = money
+    app[CHECKOUT] = money
 
     payouts = Payouts(money, config.billing, derive(secret, "payout details"), clock=clock)
-    app[payouts_api.PAYOUTS] = payouts
+    app[PAYOUTS] = payouts
 
     async def sweep() -> None:
         await bookings.expire_holds()
@@ -116,7 +118,7 @@ def create_app(
         config.media,
         clock=clock,
         sleep=sleep,
-        join_early=app[booking_api.JOIN_EARLY],
+        join_early=app[JOIN_EARLY],
         on_sweep=sweep,
         on_outcome=money.outcome,
         sfu_ice_servers=_sfu_turn(config, turn_secret, clock)
@@ -134,25 +136,20 @@ def create_app(
 
     add_routes(
         app,
-        HEALTH_ROUTES
-        + accounts_api.ROUTES
-        + calls_api.ROUTES
-        + booking_api.ROUTES
-        + booking_pages.ROUTES
-        + payments_api.ROUTES
-        + payouts_api.ROUTES
-        + metrics_api.ROUTES
-        + pages.ROUTES
-        + [
-            Route(
-                "GET",
-                "/static/{name}",
-                static_asset,
-                "A stylesheet, script or image of web/",
-                "pages",
-                kind="text",
-                errors=(404,),
-            ),
+        [
+            *health.routes,
+            *metrics_api.routes,
+            *accounts_api.routes,
+            *accounts_pages.routes,
+            *mentors_api.routes,
+            *bookings_api.routes,
+            *booking_pages.routes,
+            *payments_api.routes,
+            *payouts_api.routes,
+            *payments_pages.routes,
+            *calls_api.routes,
+            *calls_pages.routes,
+            *site_pages.routes,
         ],
     )
     return app

@@ -99,8 +99,8 @@ def run_serve(config: Config, _args: argparse.Namespace) -> int:
 
 
 def run_migrate(config: Config, _args: argparse.Namespace) -> int:
-    from server.db import Database
-    from server.migrate import head_revision, upgrade
+    from server.db.engine import Database
+    from server.db.migrate import head_revision, upgrade
 
     async def migrate() -> None:
         db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
@@ -115,12 +115,12 @@ def run_migrate(config: Config, _args: argparse.Namespace) -> int:
 
 
 def run_create_admin(config: Config, args: argparse.Namespace) -> int:
-    from server.accounts import Accounts
+    from server.accounts.passwords import Passwords
+    from server.accounts.service import Accounts
     from server.clock import utc_now
-    from server.db import Database
-    from server.migrate import upgrade
-    from server.passwords import Passwords
-    from server.schema import BodyError
+    from server.db.engine import Database
+    from server.db.migrate import upgrade
+    from server.http.schema import BodyError
 
     async def create() -> int:
         db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
@@ -154,13 +154,13 @@ def ask_password() -> str:
 def run_demo_call(config: Config, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from server.accounts import Accounts
+    from server.accounts.passwords import Passwords
+    from server.accounts.service import Accounts
+    from server.calls.demo import create_demo_call
     from server.clock import utc_now
-    from server.db import Database
-    from server.demo import create_demo_call
+    from server.db.engine import Database
+    from server.db.migrate import upgrade
     from server.keys import derive, load_or_create
-    from server.migrate import upgrade
-    from server.passwords import Passwords
 
     async def create() -> dict[str, object]:
         db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)

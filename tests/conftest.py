@@ -11,9 +11,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
+from server.accounts.passwords import Passwords
 from server.app import create_app
 from server.config import Config, load_config
-from server.passwords import Passwords
 from tests.support.media import Clip, encode_opus, encode_vp8
 
 # Tests hash many passwords; production parameters are checked in test_passwords.py.

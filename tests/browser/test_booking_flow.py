@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
+from server.accounts.service import ACCOUNTS
 from server.app import create_app
-from server.security import ACCOUNTS
 from tests.browser.conftest import logged_in_page
 from tests.conftest import FAST_PASSWORDS, PASSWORD, login, make_config, register
 

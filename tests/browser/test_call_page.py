@@ -10,8 +10,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from server.app import create_app
-from server.calls_api import CALLS
-from server.models import Booking
+from server.calls.service import CALLS
+from server.db.models import Booking
 from tests.browser.conftest import logged_in_page
 from tests.conftest import FAST_PASSWORDS, make_config, register
 from tests.support.calls import add_booking

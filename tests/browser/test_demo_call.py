@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
+from server.accounts.service import ACCOUNTS
 from server.app import create_app
-from server.calls_api import DEMO_KEY
-from server.demo import create_demo_call
-from server.security import ACCOUNTS
+from server.calls.demo import DEMO_KEY, create_demo_call
 from tests.conftest import FAST_PASSWORDS, make_config
 from tests.support.net import free_port
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.accounts import GENERIC_LOGIN_ERROR
+from server.accounts.service import GENERIC_LOGIN_ERROR
 from tests.conftest import PASSWORD, FakeClock, login, register
 
 Client = TestClient[Any, Any]

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from server.calls_api import CALLS
-from server.models import Booking
-from server.security import ACCOUNTS
+from server.accounts.service import ACCOUNTS
+from server.calls.service import CALLS
+from server.db.models import Booking
 from tests.conftest import PASSWORD, FakeClock, login, register
 
 Client = TestClient[Any, Any]

@@ -12,8 +12,8 @@ from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server.calls_api import CALLS
-from server.models import Booking, ChatLine
+from server.calls.service import CALLS
+from server.db.models import Booking, ChatLine
 from tests.conftest import login
 from tests.integration.conftest import MakeClient, Site, make_site
 from tests.support.calls import CallParticipant, add_booking

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from server.db import Database
-from server.migrate import head_revision, upgrade
+from server.db.engine import Database
+from server.db.migrate import head_revision, upgrade
 
 
 async def test_migrations_apply_and_are_idempotent(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from server.db import Database
-from server.migrate import upgrade
-from server.models import Base
+from server.db.engine import Database
+from server.db.migrate import upgrade
+from server.db.models import Base
 
 
 async def test_models_and_migrations_agree(tmp_path: Path) -> None:

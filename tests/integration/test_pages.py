@@ -221,7 +221,7 @@ async def test_healthz_reports_database_rooms_and_loop(client: Client) -> None:
 async def test_healthz_is_503_when_the_database_does_not_answer(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server.health import DATABASE
+    from server.db.engine import DATABASE
 
     async def unreachable() -> None:
         raise ConnectionRefusedError("database down")

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 
 from billing.ledger import GST_PAYABLE, PLATFORM_REVENUE, escrow, wallet
 from server.app import create_app
-from server.models import Booking, LedgerTransaction
-from server.money import MONEY
+from server.db.models import Booking, LedgerTransaction
+from server.payments.money import MONEY
 from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
 from tests.integration.test_booking import Site, book, first_slot
 from tests.support.fake_razorpay import FakeRazorpay

@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from billing.ledger import PAYOUTS, TDS_PAYABLE, SplitRules, settle, wallet
 from server.app import create_app
-from server.money import MONEY
-from server.payouts_api import PAYOUTS as PAYOUTS_KEY
+from server.payments.money import MONEY
+from server.payments.payouts import PAYOUTS as PAYOUTS_KEY
 from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
 from tests.integration.test_booking import Site, book, first_slot, pay
 

@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
-from server.db import Database
-from server.migrate import upgrade
+from server.db.engine import Database
+from server.db.migrate import upgrade
 from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
 from tests.integration.test_booking import Site, book, first_slot
 from tests.support.postgres import fresh_database, postgres_bin, running_postgres

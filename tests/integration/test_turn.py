@@ -13,7 +13,7 @@ from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from server.app import create_app
-from server.calls_api import CALLS
+from server.calls.service import CALLS
 from tests.conftest import FAST_PASSWORDS, make_config
 from tests.integration.conftest import Site
 from tests.support.calls import CallParticipant, add_booking

@@ -12,8 +12,8 @@ from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration
 
-from server.calls_api import CALLS
-from server.models import Booking
+from server.calls.service import CALLS
+from server.db.models import Booking
 from tests.support.media import Clip, TestPeer, wait_for
 
 Client = TestClient[Any, Any]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 
-from server.passwords import OWASP_HASHER, Passwords
+from server.accounts.passwords import OWASP_HASHER, Passwords
 
 
 async def test_production_hasher_is_argon2id_at_owasp_parameters() -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from server.schema import BodyError, json_schema, parse
+from server.http.schema import BodyError, json_schema, parse
 
 
 @dataclass(frozen=True)

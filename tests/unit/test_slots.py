@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from server.slots import SlotRules, Span, Window, free_slots, local_instant
+from server.booking.slots import SlotRules, Span, Window, free_slots, local_instant
 
 NEW_YORK = ZoneInfo("America/New_York")
 KOLKATA = ZoneInfo("Asia/Kolkata")

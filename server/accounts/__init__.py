@@ -1,0 +1,1 @@
+"""Accounts: registration, login and its throttling, passwords; their API and pages."""

@@ -1,0 +1,1 @@
+"""Mentors and booking: profiles, availability, slots, bookings, requests; their API and pages."""

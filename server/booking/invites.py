@@ -1,0 +1,39 @@
+"""Calendar invites (RFC 5545) for both sides of a booking; a cancellation cancels its UID."""
+
+from __future__ import annotations
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from server.db.models import Booking, User
+
+
+def invite(booking: Booking, mentor: User, mentee: User, *, base_url: str) -> bytes:
+    cancelled = booking.status == "cancelled"
+    calendar = Calendar()
+    calendar.add("prodid", "-//micromentor//calls//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    host = base_url.split("://", 1)[-1]
+    event.add("uid", f"booking-{booking.id}@{host}")
+    # The cancel must out-rank the request it replaces (RFC 5546 2.1.4).
+    event.add("sequence", 1 if cancelled else 0)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("dtstamp", booking.cancelled_at or booking.created_at)
+    event.add("dtstart", booking.starts_at)
+    event.add("dtend", booking.booked_end)
+    event.add("summary", f"micromentor: {booking.topic} ({mentor.name} and {mentee.name})")
+    call_url = f"{base_url}/call/{booking.id}"
+    event.add("description", f"{booking.agenda}\n\nJoin: {call_url}".strip())
+    event.add("url", call_url)
+    event.add("location", call_url)
+    organizer = vCalAddress(f"mailto:{mentor.email}")
+    organizer.params["cn"] = vText(mentor.name)
+    event["organizer"] = organizer
+    for person in (mentor, mentee):
+        attendee = vCalAddress(f"mailto:{person.email}")
+        attendee.params["cn"] = vText(person.name)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        event.add("attendee", attendee, encode=0)
+    calendar.add_component(event)
+    return bytes(calendar.to_ical())

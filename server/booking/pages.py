@@ -1,0 +1,141 @@
+"""The pages for finding mentors, booking, applying to mentor, reviewing applications, and the
+dashboard of both roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server.accounts.service import ACCOUNTS
+from server.booking.bookings import BOOKINGS, TOPICS
+from server.booking.mentors import MENTORS, MentorQuery
+from server.booking.mentors_api import visible_profile
+from server.booking.shapes import card_json
+from server.http.formats import rupees
+from server.http.requests import query_of
+from server.http.routes import RouteTable
+from server.http.security import current_user, require_admin, require_user
+from server.http.templating import TEMPLATES
+
+routes = RouteTable("pages")
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@routes.page("/mentors", "Find a mentor", errors=(400,))
+async def mentors_page(request: web.Request) -> web.Response:
+    query: MentorQuery = query_of(request, MentorQuery)
+    mentors = request.app[MENTORS]
+    cards, total = await mentors.discover(query)
+    context: dict[str, Any] = {
+        "cards": [card_json(c) for c in cards],
+        "total": total,
+        "query": query,
+        "skills": await mentors.known_skills(),
+        "pages": max(1, -(-total // query.per_page)),
+        "rupees": rupees,
+    }
+    return await request.app[TEMPLATES].render(request, "mentors.html", context)
+
+
+@routes.page(
+    r"/mentors/{mentor_id:\d+}", "A mentor's profile, free slots and booking", errors=(404,)
+)
+async def mentor_page(request: web.Request) -> web.Response:
+    profile, user = await visible_profile(request)
+    viewer = current_user(request)
+    context = {
+        "profile": profile,
+        "mentor": user,
+        "topics": TOPICS,
+        "rupees": rupees,
+        "bookable": viewer is not None
+        and viewer.id != profile.user_id
+        and profile.status == "approved",
+    }
+    return await request.app[TEMPLATES].render(request, "mentor.html", context)
+
+
+@routes.page("/become-a-mentor", "Apply to mentor; set your availability", login=True)
+async def become_mentor_page(request: web.Request) -> web.Response:
+    user = require_user(request)
+    mentors = request.app[MENTORS]
+    profile = await mentors.profile(user.id)
+    windows, _blocked = await mentors.availability(user.id) if profile else ([], [])
+    by_day = {w.weekday: w for w in windows}
+    days = [
+        {
+            "weekday": d,
+            "name": WEEKDAYS[d],
+            "start": f"{by_day[d].start_minute // 60:02d}:{by_day[d].start_minute % 60:02d}"
+            if d in by_day
+            else "",
+            "end": f"{by_day[d].end_minute // 60:02d}:{by_day[d].end_minute % 60:02d}"
+            if d in by_day
+            else "",
+        }
+        for d in range(7)
+    ]
+    context = {
+        "profile": profile,
+        "days": days,
+        "default_price": request.app[MENTORS].default_price,
+    }
+    return await request.app[TEMPLATES].render(request, "become_mentor.html", context)
+
+
+@routes.page("/admin/mentors", "The queue of mentor applications", errors=(403,), login=True)
+async def admin_mentors_page(request: web.Request) -> web.Response:
+    require_admin(request)
+    rows, total = await request.app[MENTORS].applications("pending", 1, 100)
+    context = {"applications": rows, "total": total}
+    return await request.app[TEMPLATES].render(request, "admin_mentors.html", context)
+
+
+async def dashboard_context(request: web.Request) -> dict[str, Any]:
+    """What the dashboard lists: calls ahead and behind for each role, and requests."""
+    user = require_user(request)
+    bookings = request.app[BOOKINGS]
+    rows = await bookings.of_user(user, None, None)
+    accounts = request.app[ACCOUNTS]
+    names: dict[int, str] = {}
+    for booking in rows:
+        for person in (booking.mentor_id, booking.mentee_id):
+            if person not in names:
+                account = await accounts.get(person)
+                names[person] = account.name if account else "?"
+    ahead = ("pending_payment", "confirmed", "in_call")
+    now = bookings.clock()
+
+    def of(role: str, upcoming: bool) -> list[Any]:
+        mine = [b for b in rows if (b.mentor_id if role == "mentor" else b.mentee_id) == user.id]
+        chosen = [
+            b
+            for b in mine
+            if (b.status in ahead and b.booked_end + bookings.grace > now) == upcoming
+        ]
+        return sorted(chosen, key=lambda b: b.starts_at, reverse=not upcoming)
+
+    requests = await bookings.requests_of(user, "mentor")
+    for item in requests:
+        if item.mentee_id not in names:
+            account = await accounts.get(item.mentee_id)
+            names[item.mentee_id] = account.name if account else "?"
+    return {
+        "mentee_upcoming": of("mentee", True),
+        "mentee_past": of("mentee", False)[:10],
+        "mentor_upcoming": of("mentor", True),
+        "mentor_past": of("mentor", False)[:10],
+        "requests": [r for r in requests if r.status == "pending"],
+        "names": names,
+        "join_early": request.app[BOOKINGS].settings.join_early_minutes,
+        "rupees": rupees,
+        "profile": await request.app[MENTORS].profile(user.id),
+    }
+
+
+@routes.page("/dashboard", "The dashboard for the user's roles", login=True)
+async def dashboard(request: web.Request) -> web.Response:
+    context = await dashboard_context(request)
+    return await request.app[TEMPLATES].render(request, "dashboard.html", context)

@@ -1,0 +1,1 @@
+"""The database: the engine, the models, and the Alembic migrations."""

@@ -1,0 +1,135 @@
+"""Login sessions (encrypted cookies), the current user, and CSRF protection.
+
+API requests that change state carry the X-CSRF-Token header; HTML forms carry a hidden
+`csrf_token` field. Both must equal the token kept in the login session. Login and register are
+exempt on the API: they accept only application/json, which a cross-site form cannot send.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import web
+from aiohttp_session import Session, get_session, new_session
+from aiohttp_session import setup as setup_sessions
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
+
+from server.db.models import User
+from server.http.errors import ApiError, Handler, is_api
+
+# How the session's user id becomes a User; the accounts domain provides it (see app.py).
+UserLoader = Callable[[int], Awaitable[User | None]]
+LOAD_USER = web.AppKey("load_user", UserLoader)
+CSRF_EXEMPT = web.AppKey("csrf_exempt", set[str])
+USER = web.RequestKey("user", "User | None")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COOKIE_NAME = "micromentor"
+
+
+def install_sessions(app: web.Application, secret_key: str, *, secure: bool, max_age: int) -> None:
+    # The configured secret may be any long string; Fernet wants 32 url-safe base64 bytes.
+    digest = hashlib.sha256(b"micromentor login cookie\0" + secret_key.encode()).digest()
+    storage = EncryptedCookieStorage(
+        Fernet(base64.urlsafe_b64encode(digest)),
+        cookie_name=COOKIE_NAME,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+        max_age=max_age,
+    )
+    setup_sessions(app, storage)
+
+
+def csrf_token(session: Session) -> str:
+    """The session's CSRF token, made on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+async def log_in(request: web.Request, user: User) -> str:
+    """Starts a fresh login session (a new cookie, so no fixation); returns its CSRF token."""
+    session = await new_session(request)
+    session["uid"] = user.id
+    request[USER] = user
+    return csrf_token(session)
+
+
+async def log_out(request: web.Request) -> None:
+    session = await get_session(request)
+    session.invalidate()
+    request[USER] = None
+
+
+def current_user(request: web.Request) -> User | None:
+    user: User | None = request.get(USER)
+    return user
+
+
+def require_user(request: web.Request) -> User:
+    """The logged-in user; a 401 under /api, a redirect to the login page elsewhere."""
+    user = current_user(request)
+    if user is not None:
+        return user
+    if is_api(request):
+        raise ApiError(401, "unauthenticated", "log in first")
+    raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+
+
+def require_admin(request: web.Request) -> User:
+    """The logged-in administrator; a 403 for anyone else."""
+    user = require_user(request)
+    if not user.is_admin:
+        raise ApiError(403, "forbidden", "administrators only")
+    return user
+
+
+@web.middleware
+async def user_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[USER] = None
+    if not request.path.startswith("/static/"):
+        session = await get_session(request)
+        uid = session.get("uid")
+        if isinstance(uid, int):
+            user = await request.app[LOAD_USER](uid)
+            if user is None:  # the account is gone; forget the login
+                session.invalidate()
+            request[USER] = user
+    return await handler(request)
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in SAFE_METHODS or request.match_info.http_exception is not None:
+        return await handler(request)  # reads, and requests the router refuses (404, 405)
+    resource = request.match_info.route.resource
+    if resource is not None and resource.canonical in request.app[CSRF_EXEMPT]:
+        return await handler(request)
+    session = await get_session(request)
+    expected = session.get("csrf")
+    if is_api(request):
+        sent = request.headers.get("X-CSRF-Token", "")
+    else:
+        form = await request.post() if request.content_type in FORM_TYPES else {}
+        sent_value = form.get("csrf_token", "")
+        sent = sent_value if isinstance(sent_value, str) else ""
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+        if is_api(request):
+            raise ApiError(
+                403, "csrf_failed", "missing or wrong X-CSRF-Token header (from /api/me)"
+            )
+        raise ApiError(
+            403, "csrf_failed", "This form has expired. Go back, reload the page and try again."
+        )
+    return await handler(request)
+
+
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

@@ -1,0 +1,1 @@
+"""Operations: /healthz, the OpenAPI document, Prometheus metrics and monitoring files."""

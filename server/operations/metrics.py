@@ -1,0 +1,241 @@
+"""Prometheus metrics for operators: calls, media, RTCP quality, HTTP, payments, background jobs.
+
+One registry per app (no module globals), served at /metrics. No label carries a user, a room
+or a booking: labels are kinds, directions, reasons, routes and outcomes, so series stay few.
+Media counts are read from the SFU when Prometheus scrapes; the forwarding path only adds ints.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Iterator
+from statistics import mean
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from media.events import (
+    CallEnded,
+    CallStarted,
+    FirstVideoForwarded,
+    ParticipantConnected,
+    ParticipantLeft,
+    RoomEvent,
+)
+from media.rooms import Rooms
+from server.http.errors import Handler
+
+JOIN_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30)
+CALL_BUCKETS = (30, 60, 120, 300, 480, 540, 600, 660, 900, 1800)
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+class MediaCollector(Collector):
+    """Reads the SFU's counters and RTCP reports at scrape time."""
+
+    def __init__(self, rooms: Rooms) -> None:
+        self.rooms = rooms
+
+    def collect(self) -> Iterator[Any]:
+        live = self.rooms.live()
+        yield GaugeMetricFamily(
+            "micromentor_rooms_open", "Calls with a room open on this node", value=len(live)
+        )
+        connected = sum(1 for room in live for p in room.participants.values() if p.connected)
+        yield GaugeMetricFamily(
+            "micromentor_participants_connected",
+            "Participants whose media is connected",
+            value=connected,
+        )
+        counts = self.rooms.counts()
+        packets = CounterMetricFamily(
+            "micromentor_forwarded_packets",
+            "RTP packets through the SFU",
+            labels=["kind", "direction"],
+        )
+        octets = CounterMetricFamily(
+            "micromentor_forwarded_bytes",
+            "RTP payload bytes through the SFU",
+            labels=["kind", "direction"],
+        )
+        for kind in ("audio", "video"):
+            for direction in ("in", "out"):
+                packets.add_metric([kind, direction], counts.packets[(kind, direction)])
+                octets.add_metric([kind, direction], counts.bytes[(kind, direction)])
+        yield packets
+        yield octets
+        yield CounterMetricFamily(
+            "micromentor_keyframe_requests",
+            "Keyframe requests (PLI) the SFU sent to publishers",
+            value=counts.keyframe_requests,
+        )
+        quality = [
+            q
+            for room in live
+            for p in room.participants.values()
+            if not p.closed
+            for q in p.quality()
+        ]
+        loss = GaugeMetricFamily(
+            "micromentor_rtcp_packet_loss_ratio",
+            "Mean share of packets lost on incoming streams",
+            labels=["kind"],
+        )
+        jitter = GaugeMetricFamily(
+            "micromentor_rtcp_jitter_seconds",
+            "Mean interarrival jitter of incoming streams",
+            labels=["kind"],
+        )
+        rtt = GaugeMetricFamily(
+            "micromentor_rtcp_round_trip_seconds",
+            "Mean round-trip time from receiver reports",
+            labels=["kind"],
+        )
+        for kind in ("audio", "video"):
+            mine = [q for q in quality if q.kind == kind]
+            loss.add_metric([kind], mean(q.loss for q in mine) if mine else 0.0)
+            jitter.add_metric([kind], mean(q.jitter_seconds for q in mine) if mine else 0.0)
+            rtts = [q.rtt_seconds for q in mine if q.rtt_seconds is not None]
+            rtt.add_metric([kind], mean(rtts) if rtts else 0.0)
+        yield loss
+        yield jitter
+        yield rtt
+
+
+class Metrics:
+    def __init__(self, rooms: Rooms) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.calls_started = Counter(
+            "micromentor_calls_started", "Calls whose paid time began", registry=r
+        )
+        self.calls_ended = Counter(
+            "micromentor_calls_ended", "Calls ended, by reason", ["reason"], registry=r
+        )
+        self.call_seconds = Histogram(
+            "micromentor_call_duration_seconds",
+            "Length of calls from start to end",
+            buckets=CALL_BUCKETS,
+            registry=r,
+        )
+        self.join_seconds = Histogram(
+            "micromentor_join_seconds",
+            "From a participant's offer to ICE connected, and to their first forwarded video frame",
+            ["stage"],
+            buckets=JOIN_BUCKETS,
+            registry=r,
+        )
+        self.ice_failures = Counter(
+            "micromentor_ice_failures", "Media connections that failed", registry=r
+        )
+        self.relayed = Counter(
+            "micromentor_turn_relayed_connections",
+            "Media connections that reach the SFU through a TURN relay",
+            registry=r,
+        )
+        self.http_seconds = Histogram(
+            "micromentor_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["route", "method", "status"],
+            buckets=HTTP_BUCKETS,
+            registry=r,
+        )
+        self.payments = Counter(
+            "micromentor_payments", "Payment callbacks, by outcome", ["outcome"], registry=r
+        )
+        self.webhooks = Counter(
+            "micromentor_payment_webhooks", "Gateway webhooks, by outcome", ["outcome"], registry=r
+        )
+        self.job_lag = Gauge(
+            "micromentor_background_job_lag_seconds",
+            "Seconds since a background job last completed",
+            ["job"],
+            registry=r,
+        )
+        self.bookings_due_without_room = Gauge(
+            "micromentor_bookings_due_without_room",
+            "Paid calls due for five minutes or more that nobody has joined",
+            registry=r,
+        )
+        self.loop_lag = Gauge(
+            "micromentor_event_loop_lag_seconds",
+            "How late the event loop that carries the media runs timers",
+            registry=r,
+        )
+        # Recording writes no files yet; the metric exists so dashboards need no change later.
+        self.recording_bytes = Counter(
+            "micromentor_recording_bytes", "Bytes written to call recordings", registry=r
+        )
+        r.register(MediaCollector(rooms))
+        self._job_done: dict[str, float] = {}
+
+    def on_room_event(self, event: RoomEvent) -> None:
+        if isinstance(event, CallStarted):
+            self.calls_started.inc()
+        elif isinstance(event, CallEnded):
+            self.calls_ended.labels(event.reason).inc()
+            if event.started_at is not None:
+                self.call_seconds.observe((event.ended_at - event.started_at).total_seconds())
+        elif isinstance(event, ParticipantConnected):
+            self.join_seconds.labels("ice_connected").observe(event.join_seconds)
+            if event.relayed:
+                self.relayed.inc()
+        elif isinstance(event, FirstVideoForwarded):
+            self.join_seconds.labels("first_video").observe(event.seconds)
+        elif isinstance(event, ParticipantLeft) and event.reason == "failed":
+            self.ice_failures.inc()
+
+    def job_done(self, job: str) -> None:
+        self._job_done[job] = time.monotonic()
+
+    def refresh(self, loop_lag_ms: float) -> None:
+        now = time.monotonic()
+        for job, at in self._job_done.items():
+            self.job_lag.labels(job).set(now - at)
+        self.loop_lag.set(loop_lag_ms / 1000)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+@web.middleware
+async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Latency by route (its pattern, never the path: /mentors/{mentor_id}, not /mentors/7)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        if route not in ("/metrics", "/ws/call/{booking_id}"):  # scrapes and hours-long sockets
+            request.app[METRICS].http_seconds.labels(route, request.method, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+
+def allowed(request: web.Request, token: str, allow: tuple[str, ...]) -> bool:
+    """A scrape needs the bearer token, or comes from an allowed address (either, if both)."""
+    if token:
+        header = request.headers.get("Authorization", "")
+        if header == f"Bearer {token}":
+            return True
+    if not allow:
+        return not token
+    try:
+        address = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in allow)

@@ -1,0 +1,1 @@
+"""Payments and payouts: orders, the ledger in the database, wallets, withdrawals, receipts."""
