@@ -167,3 +167,12 @@ class FakeRazorpay:
 
 def error(status: int, code: str, description: str) -> web.Response:
     return web.json_response({"error": {"code": code, "description": description}}, status=status)
+
+
+def razorpay_env(fake: FakeRazorpay, url: str) -> dict[str, str]:
+    return {
+        "MICROMENTOR_BILLING_RAZORPAY_KEY_ID": fake.key_id,
+        "MICROMENTOR_BILLING_RAZORPAY_KEY_SECRET": fake.key_secret,
+        "MICROMENTOR_BILLING_RAZORPAY_WEBHOOK_SECRET": fake.webhook_secret,
+        "MICROMENTOR_BILLING_RAZORPAY_BASE_URL": url,
+    }

@@ -14,9 +14,8 @@ from typing import Any
 import aiohttp
 
 from tests.conftest import PASSWORD
-from tests.integration.test_cli import cli_env, run_cli
-from tests.integration.test_payments import razorpay_env
-from tests.support.fake_razorpay import FakeRazorpay
+from tests.support.cli import cli_env, run_cli
+from tests.support.fake_razorpay import FakeRazorpay, razorpay_env
 from tests.support.net import free_port
 
 ALL_WEEK = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,31 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import PASSWORD, login, make_config
+from tests.support.cli import cli_env, run_cli
 from tests.support.net import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(
-    *args: str, data_dir: Path, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=data_dir,
-        env=cli_env(data_dir, **env),
-    )
-
-
-def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["MICROMENTOR_SERVER_DATA_DIR"] = str(data_dir / "var")
-    env.update(extra)
-    return env
 
 
 def test_serve_answers_healthz_and_stops_cleanly(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from tests.integration.conftest import Site
 from tests.support.calls import CallParticipant
 from tests.support.media import Clip, wait_for
 
-MONITORING = Path(__file__).resolve().parents[2] / "server" / "operations" / "monitoring"
+MONITORING = Path(__file__).resolve().parents[3] / "server" / "operations" / "monitoring"
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

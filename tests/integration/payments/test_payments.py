@@ -13,8 +13,8 @@ from server.app import create_app
 from server.db.models import Booking, LedgerTransaction
 from server.payments.money import MONEY
 from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
-from tests.integration.test_booking import Site, book, first_slot
-from tests.support.fake_razorpay import FakeRazorpay
+from tests.support.booking import Site, book, first_slot
+from tests.support.fake_razorpay import FakeRazorpay, razorpay_env
 
 Client = TestClient[Any, Any]
 
@@ -24,15 +24,6 @@ async def razorpay(aiohttp_server: Any) -> tuple[FakeRazorpay, str]:
     fake = FakeRazorpay()
     server = await aiohttp_server(fake.app())
     return fake, f"http://127.0.0.1:{server.port}"
-
-
-def razorpay_env(fake: FakeRazorpay, url: str) -> dict[str, str]:
-    return {
-        "MICROMENTOR_BILLING_RAZORPAY_KEY_ID": fake.key_id,
-        "MICROMENTOR_BILLING_RAZORPAY_KEY_SECRET": fake.key_secret,
-        "MICROMENTOR_BILLING_RAZORPAY_WEBHOOK_SECRET": fake.webhook_secret,
-        "MICROMENTOR_BILLING_RAZORPAY_BASE_URL": url,
-    }
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from server.app import create_app
 from server.db.engine import Database
 from server.db.migrate import upgrade
 from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
-from tests.integration.test_booking import Site, book, first_slot
+from tests.support.booking import Site, book, first_slot
 from tests.support.postgres import fresh_database, postgres_bin, running_postgres
 
 pytestmark = pytest.mark.skipif(

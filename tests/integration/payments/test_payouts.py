@@ -16,7 +16,7 @@ from server.app import create_app
 from server.payments.money import MONEY
 from server.payments.payouts import PAYOUTS as PAYOUTS_KEY
 from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
-from tests.integration.test_booking import Site, book, first_slot, pay
+from tests.support.booking import Site, book, first_slot, pay
 
 Client = TestClient[Any, Any]
 UPI = {"method": "upi", "upi_id": "meera.nair@okaxis"}

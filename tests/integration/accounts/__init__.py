@@ -1,0 +1,1 @@
+"""Accounts and the pages of no domain, through the real app."""

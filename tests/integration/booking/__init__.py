@@ -1,0 +1,1 @@
+"""Mentors and booking through the real app."""

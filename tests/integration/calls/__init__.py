@@ -1,0 +1,1 @@
+"""Calls through the real app: the join endpoint, the call WebSocket, TURN."""

@@ -1,0 +1,1 @@
+"""Health, metrics, the OpenAPI document and the command line."""

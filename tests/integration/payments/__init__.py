@@ -1,0 +1,1 @@
+"""Payments, the ledger and payouts, with the real razorpay SDK against a local fake."""
