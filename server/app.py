@@ -32,8 +32,9 @@ from server.db.engine import DATABASE, Database
 from server.db.migrate import upgrade
 from server.http import pages as site_pages
 from server.http.errors import HTML_ERRORS, error_middleware
+from server.http.requests import PROXIES, Proxies
 from server.http.routes import add_routes
-from server.http.security import LOAD_USER, csrf_middleware, install_sessions, user_middleware
+from server.http.security import LOGINS, csrf_middleware, install_sessions, user_middleware
 from server.http.templating import TEMPLATES, Templates
 from server.keys import derive, load_or_create
 from server.operations import health, metrics_api
@@ -72,7 +73,8 @@ def create_app(
     app[DATABASE] = db
     accounts = Accounts(db, passwords or Passwords(), config.auth, clock)
     app[ACCOUNTS] = accounts
-    app[LOAD_USER] = accounts.get
+    app[LOGINS] = accounts
+    app[PROXIES] = Proxies(config.server.trusted_proxies)
     app[TEMPLATES] = Templates()
     app[HTML_ERRORS] = site_pages.error_page
     app.cleanup_ctx.append(_database)
@@ -105,6 +107,7 @@ def create_app(
 
     async def sweep() -> None:
         await bookings.expire_holds()
+        await accounts.purge_sessions()
         await money.reconcile()
         await payouts.weekly_batch()
         app[METRICS].bookings_due_without_room.set(await calls.due_without_room())

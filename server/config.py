@@ -40,8 +40,10 @@ class ServerSettings:
     environment: str = field(
         default="development", metadata={"choices": ("development", "production")}
     )
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check_networks("trusted_proxies", self.trusted_proxies)
         if self.public_url:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -72,10 +74,13 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    max_failures_per_account: int = field(default=5, metadata={"min": 1})
-    max_failures_per_address: int = field(default=20, metadata={"min": 1})
+    failures_before_backoff: int = field(default=5, metadata={"min": 1})
+    max_backoff_seconds: int = field(default=900, metadata={"min": 1})
+    max_failures_per_address: int = field(default=100, metadata={"min": 1})
     failure_window_seconds: int = field(default=900, metadata={"min": 1})
     login_days: int = field(default=14, metadata={"min": 1, "max": 365})
+    max_registrations_per_address: int = field(default=10, metadata={"min": 1})
+    registration_window_seconds: int = field(default=3600, metadata={"min": 1})
 
 
 @dataclass(frozen=True)
@@ -85,20 +90,25 @@ class BookingSettings:
     horizon_days: int = field(default=30, metadata={"min": 1, "max": 365})
     hold_minutes: int = field(default=10, metadata={"min": 1, "max": 120})
     join_early_minutes: int = field(default=5, metadata={"min": 0, "max": 60})
+    max_unpaid_holds: int = field(default=2, metadata={"min": 1, "max": 50})
 
 
 @dataclass(frozen=True)
 class MetricsSettings:
     enabled: bool = True
     token: str = ""
-    allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for network in self.allow:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"allow: {network!r} is not an address or network") from None
+        check_networks("allow", self.allow)
+
+
+def check_networks(name: str, networks: tuple[str, ...]) -> None:
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {network!r} is not an address or network") from None
 
 
 SECTIONS: dict[str, type] = {
@@ -190,9 +200,15 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         for name, cls in SECTIONS.items()
     }
     config = Config(**built)
-    if config.server.environment == "production" and not config.billing.uses_razorpay:
-        raise ConfigError(
-            "[billing] razorpay_key_id: production needs real Razorpay keys; the test-payment "
-            "simulator is for development only"
-        )
+    if config.server.environment == "production":
+        if not config.billing.uses_razorpay:
+            raise ConfigError(
+                "[billing] razorpay_key_id: production needs real Razorpay keys; the "
+                "test-payment simulator is for development only"
+            )
+        if not config.server.public_url.startswith("https://"):
+            raise ConfigError(
+                "[server] public_url: production needs the https:// address users reach (behind "
+                "a TLS proxy), so that login cookies are sent only over TLS"
+            )
     return config

@@ -32,8 +32,12 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+# Every test client comes from 127.0.0.1; the sign-up limit per address has tests of its own.
+TEST_DEFAULTS = {"MICROMENTOR_AUTH_MAX_REGISTRATIONS_PER_ADDRESS": "100000"}
+
+
 def make_config(data_dir: Path, **env: str) -> Config:
-    return load_config(None, {"MICROMENTOR_SERVER_DATA_DIR": str(data_dir), **env})
+    return load_config(None, {**TEST_DEFAULTS, "MICROMENTOR_SERVER_DATA_DIR": str(data_dir), **env})
 
 
 @pytest.fixture

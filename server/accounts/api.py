@@ -15,7 +15,10 @@ from server.accounts.service import (
     EmailTaken,
     InvalidCredentials,
     LoginThrottled,
+    PasswordChange,
     Registration,
+    SignUpsThrottled,
+    WrongPassword,
 )
 from server.db.models import User
 from server.http.errors import ApiError
@@ -69,20 +72,31 @@ def ok(payload: Any, status: int = 200) -> web.Response:
     body=Registration,
     response=UserResponse,
     status=201,
-    errors=(400, 409, 415),
+    errors=(400, 409, 415, 429),
     csrf=False,
 )
 async def register(request: web.Request) -> web.Response:
     body = await read_body(request, Registration)
     try:
-        user = await request.app[ACCOUNTS].register(body)
+        user = await request.app[ACCOUNTS].register(body, address=client_address(request))
     except BodyError as exc:
         raise ApiError(400, "invalid_field", exc.message, field=exc.field) from None
     except EmailTaken:
         raise ApiError(
             409, "email_taken", "an account with this email exists; log in instead", field="email"
         ) from None
+    except SignUpsThrottled as exc:
+        raise too_many(exc.retry_after_seconds, "too many new accounts from your address") from None
     return ok(UserResponse(UserOut.of(user)), 201)
+
+
+def too_many(retry_after_seconds: int, what: str) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_attempts",
+        f"{what}; try again in {retry_after_seconds} seconds",
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
 
 
 @routes.post(
@@ -98,22 +112,58 @@ async def login(request: web.Request) -> web.Response:
     try:
         user = await request.app[ACCOUNTS].login(body, client_address(request))
     except LoginThrottled as exc:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"too many failed logins; try again in {exc.retry_after_seconds} seconds",
-            headers={"Retry-After": str(exc.retry_after_seconds)},
-        ) from None
+        raise too_many(exc.retry_after_seconds, "too many failed logins") from None
     except InvalidCredentials:
         raise ApiError(401, "invalid_credentials", GENERIC_LOGIN_ERROR) from None
     token = await log_in(request, user)
     return ok(LoginResponse(UserOut.of(user), token))
 
 
-@routes.post("/api/auth/logout", "Log out", status=204, errors=(403,))
+@routes.post(
+    "/api/auth/logout", "Log out: this login ends on the server", status=204, errors=(403,)
+)
 async def logout(request: web.Request) -> web.Response:
     await log_out(request)
     return web.Response(status=204)
+
+
+@routes.post(
+    "/api/auth/logout-everywhere",
+    "End every login of your account, on every device, this one included",
+    status=204,
+    errors=(401, 403),
+    login=True,
+)
+async def logout_everywhere(request: web.Request) -> web.Response:
+    user = require_user(request)
+    await request.app[ACCOUNTS].end_sessions(user.id)
+    await log_out(request)
+    return web.Response(status=204)
+
+
+@routes.post(
+    "/api/auth/password",
+    "Change your password; every other login ends, this one gets a new cookie and CSRF token",
+    body=PasswordChange,
+    response=LoginResponse,
+    errors=(400, 401, 403, 415, 429),
+    login=True,
+)
+async def change_password(request: web.Request) -> web.Response:
+    user = require_user(request)
+    body = await read_body(request, PasswordChange)
+    try:
+        await request.app[ACCOUNTS].change_password(user, body, client_address(request))
+    except BodyError as exc:
+        raise ApiError(400, "invalid_field", exc.message, field=exc.field) from None
+    except WrongPassword:
+        raise ApiError(
+            400, "wrong_password", "the current password is wrong", field="current_password"
+        ) from None
+    except LoginThrottled as exc:
+        raise too_many(exc.retry_after_seconds, "too many wrong passwords") from None
+    token = await log_in(request, user)
+    return ok(LoginResponse(UserOut.of(user), token))
 
 
 @routes.get(

@@ -80,6 +80,10 @@ class Decision:
     note: str = field(default="", metadata={"max_length": 500})
 
 
+# Times outside these years are surely mistakes, and near year 1 or 9999 arithmetic overflows.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
+
+
 def parse_instant(text: str, field_name: str) -> datetime:
     """An ISO 8601 time with a zone (2026-11-21T10:30:00Z), as UTC."""
     try:
@@ -88,6 +92,10 @@ def parse_instant(text: str, field_name: str) -> datetime:
         raise ApiError(400, "invalid_field", "must be an ISO 8601 time", field_name) from None
     if value.tzinfo is None:
         raise ApiError(400, "invalid_field", "must include a time zone (Z for UTC)", field_name)
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ApiError(
+            400, "invalid_field", f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}", field_name
+        )
     return value.astimezone(UTC)
 
 

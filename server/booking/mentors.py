@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 from sqlalchemy import delete, func, or_, select
 
-from server.booking.bookings import Bookings, parse_instant
+from server.booking.bookings import EARLIEST_YEAR, LATEST_YEAR, Bookings, parse_instant
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.models import AvailabilityWindow, BlockedPeriod, Booking, MentorProfile, User
@@ -113,7 +113,7 @@ def parse_hhmm(text: str, name: str) -> int:
 def zone(name: str, field_name: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name far too long
         raise ApiError(
             400, "invalid_field", "is not a known time zone (IANA name)", field_name
         ) from None
@@ -378,6 +378,9 @@ class Mentors:
             day = datetime.strptime(query.available_on, "%Y-%m-%d")
         except ValueError:
             raise ApiError(400, "invalid_field", "must be YYYY-MM-DD", "available_on") from None
+        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            message = f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
+            raise ApiError(400, "invalid_field", message, "available_on")
         start = day.replace(tzinfo=viewer).astimezone(UTC)
         return start, (day + timedelta(days=1)).replace(tzinfo=viewer).astimezone(UTC)
 

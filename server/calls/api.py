@@ -15,6 +15,7 @@ from server.config import CONFIG
 from server.db.models import Booking
 from server.http.errors import ApiError
 from server.http.formats import iso
+from server.http.requests import path_id
 from server.http.routes import QueryParam, RouteTable
 from server.http.security import require_user
 from signaling.connection import CallConnection, CallHub
@@ -56,11 +57,7 @@ def base_url(request: web.Request) -> str:
 
 
 async def booking_or_404(request: web.Request) -> Booking:
-    try:
-        booking_id = int(request.match_info["booking_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "no such booking") from None
-    booking = await request.app[CALLS].booking(booking_id)
+    booking = await request.app[CALLS].booking(path_id(request, "booking_id"))
     if booking is None:
         raise ApiError(404, "not_found", "no such booking")
     return booking

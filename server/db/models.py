@@ -67,16 +67,41 @@ class User(Base):
 
 
 class LoginFailure(Base):
-    """One failed login, kept for the throttling window; counted per account and per address."""
+    """One failed login, kept for the throttling window; counted per account and address, and
+    per address."""
 
     __tablename__ = "login_failures"
     __table_args__ = (
         Index("ix_login_failures_email_at", "email", "at"),
         Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_email_address_at", "email", "address", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginSession(Base):
+    """One login. The cookie carries a random token; only its SHA-256 is stored, so the table
+    cannot be replayed as cookies. Deleting the row ends the login at once, wherever it is."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SignUp(Base):
+    """An account created from an address, kept for the registration window (rate limit)."""
+
+    __tablename__ = "sign_ups"
+    __table_args__ = (Index("ix_sign_ups_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 

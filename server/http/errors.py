@@ -100,6 +100,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await _render(request, exc.status, code, message, None)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
+    except (OverflowError, RecursionError, UnicodeError) as exc:
+        # Input the validation layer should have refused: still the client's fault, so a 400,
+        # and one line in the log (no traceback) so that the gap gets closed.
+        log.warning(
+            "%s %s: unvalidated input reached %s [request_id=%s]",
+            request.method,
+            request.path,
+            type(exc).__name__,
+            request_id,
+        )
+        response = await _render(
+            request, 400, "bad_request", "a value in the request is out of range", None
+        )
     except Exception:
         log.exception("%s %s failed [request_id=%s]", request.method, request.path, request_id)
         response = await _render(
@@ -157,3 +170,7 @@ async def read_json(request: web.Request) -> Any:
             "malformed_json",
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
         ) from None
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "the JSON is nested too deeply") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise ApiError(400, "malformed_json", f"malformed JSON: {exc}") from None

@@ -7,11 +7,14 @@ A field's metadata may carry `min_length`, `max_length`, `minimum`, `maximum`, `
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
+# Integers must fit the database's BIGINT; a larger one is bad input, not an overflow later.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 class BodyError(Exception):
@@ -72,12 +75,16 @@ def _check(kind: Any, value: Any, name: str, meta: typing.Mapping[str, Any]) -> 
     if kind is float:
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise BodyError(name, "must be a number")
+        if not math.isfinite(value):
+            raise BodyError(name, "must be a finite number")
         if "minimum" in meta and value < meta["minimum"]:
             raise BodyError(name, f"must be at least {meta['minimum']}")
         return float(value)
     if kind is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise BodyError(name, "must be an integer")
+        if not INT_MIN <= value <= INT_MAX:
+            raise BodyError(name, "is out of range")
         if "minimum" in meta and value < meta["minimum"]:
             raise BodyError(name, f"must be at least {meta['minimum']}")
         if "maximum" in meta and value > meta["maximum"]:
@@ -86,6 +93,7 @@ def _check(kind: Any, value: Any, name: str, meta: typing.Mapping[str, Any]) -> 
     if kind is str:
         if not isinstance(value, str):
             raise BodyError(name, "must be a string")
+        check_text(value, name)
         if "min_length" in meta and len(value) < meta["min_length"]:
             raise BodyError(name, f"must be at least {meta['min_length']} characters")
         if "max_length" in meta and len(value) > meta["max_length"]:
@@ -98,6 +106,17 @@ def _check(kind: Any, value: Any, name: str, meta: typing.Mapping[str, Any]) -> 
             inner = f"{name}.{exc.field}" if exc.field else name
             raise BodyError(inner, exc.message) from None
     raise TypeError(f"schema: unsupported type {kind!r} for {name}")
+
+
+def check_text(value: str, name: str) -> None:
+    """Text the database and every page can hold: valid Unicode (no lone surrogates) and no
+    NUL characters (PostgreSQL refuses them)."""
+    if "\x00" in value:
+        raise BodyError(name, "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BodyError(name, "must be valid Unicode text") from None
 
 
 def json_schema(cls: type) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Login sessions (encrypted cookies), the current user, and CSRF protection.
+"""Login sessions, the current user, and CSRF protection.
+
+A login is a row on the server (the accounts domain keeps them); the encrypted cookie carries
+its random token and the CSRF token. Logging out, changing the password or "log out
+everywhere" delete rows, so a copied cookie stops working at once.
 
 API requests that change state carry the X-CSRF-Token header; HTML forms carry a hidden
 `csrf_token` field. Both must equal the token kept in the login session. Login and register are
@@ -11,7 +15,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 from urllib.parse import quote
 
 from aiohttp import web
@@ -22,20 +26,43 @@ from cryptography.fernet import Fernet
 
 from server.db.models import User
 from server.http.errors import ApiError, Handler, is_api
+from server.http.requests import is_https, read_form
 
-# How the session's user id becomes a User; the accounts domain provides it (see app.py).
-UserLoader = Callable[[int], Awaitable[User | None]]
-LOAD_USER = web.AppKey("load_user", UserLoader)
+
+class LoginStore(Protocol):
+    """Where logins live; the accounts domain provides it (see app.py)."""
+
+    async def start_session(self, user_id: int) -> str: ...
+
+    async def session_user(self, token: str) -> User | None: ...
+
+    async def end_session(self, token: str) -> None: ...
+
+
+LOGINS = web.AppKey("logins", LoginStore)
 CSRF_EXEMPT = web.AppKey("csrf_exempt", set[str])
 USER = web.RequestKey("user", "User | None")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 COOKIE_NAME = "micromentor"
 
 
+class LoginCookie(EncryptedCookieStorage):
+    """The encrypted cookie, marked Secure whenever the request came over HTTPS (directly or
+    through a trusted proxy), and always when the public URL is https."""
+
+    async def save_session(
+        self, request: web.Request, response: web.StreamResponse, session: Session
+    ) -> None:
+        await super().save_session(request, response, session)
+        morsel = response.cookies.get(self.cookie_name)
+        if morsel is not None and is_https(request):
+            morsel["secure"] = True
+
+
 def install_sessions(app: web.Application, secret_key: str, *, secure: bool, max_age: int) -> None:
     # The configured secret may be any long string; Fernet wants 32 url-safe base64 bytes.
     digest = hashlib.sha256(b"micromentor login cookie\0" + secret_key.encode()).digest()
-    storage = EncryptedCookieStorage(
+    storage = LoginCookie(
         Fernet(base64.urlsafe_b64encode(digest)),
         cookie_name=COOKIE_NAME,
         httponly=True,
@@ -56,15 +83,19 @@ def csrf_token(session: Session) -> str:
 
 
 async def log_in(request: web.Request, user: User) -> str:
-    """Starts a fresh login session (a new cookie, so no fixation); returns its CSRF token."""
+    """Starts a fresh login (a new token and cookie, so no fixation); returns its CSRF token."""
     session = await new_session(request)
-    session["uid"] = user.id
+    session["login"] = await request.app[LOGINS].start_session(user.id)
     request[USER] = user
     return csrf_token(session)
 
 
 async def log_out(request: web.Request) -> None:
+    """Ends this browser's login on the server too, so the old cookie is worthless."""
     session = await get_session(request)
+    token = session.get("login")
+    if isinstance(token, str):
+        await request.app[LOGINS].end_session(token)
     session.invalidate()
     request[USER] = None
 
@@ -97,10 +128,10 @@ async def user_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[USER] = None
     if not request.path.startswith("/static/"):
         session = await get_session(request)
-        uid = session.get("uid")
-        if isinstance(uid, int):
-            user = await request.app[LOAD_USER](uid)
-            if user is None:  # the account is gone; forget the login
+        token = session.get("login")
+        if isinstance(token, str):
+            user = await request.app[LOGINS].session_user(token)
+            if user is None:  # the login was ended or has expired; forget the cookie
                 session.invalidate()
             request[USER] = user
     return await handler(request)
@@ -118,7 +149,7 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if is_api(request):
         sent = request.headers.get("X-CSRF-Token", "")
     else:
-        form = await request.post() if request.content_type in FORM_TYPES else {}
+        form = await read_form(request) if request.content_type in FORM_TYPES else {}
         sent_value = form.get("csrf_token", "")
         sent = sent_value if isinstance(sent_value, str) else ""
     if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):

@@ -7,6 +7,7 @@ Media counts are read from the SFU when Prometheus scrapes; the forwarding path 
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from media.events import (
 )
 from media.rooms import Rooms
 from server.http.errors import Handler
+from server.http.requests import client_address
 
 JOIN_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30)
 CALL_BUCKETS = (30, 60, 120, 300, 480, 540, 600, 660, 900, 1800)
@@ -230,12 +232,12 @@ def allowed(request: web.Request, token: str, allow: tuple[str, ...]) -> bool:
     """A scrape needs the bearer token, or comes from an allowed address (either, if both)."""
     if token:
         header = request.headers.get("Authorization", "")
-        if header == f"Bearer {token}":
+        if hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
             return True
     if not allow:
-        return not token
+        return False  # only an explicit allow-list or the token opens /metrics
     try:
-        address = ipaddress.ip_address(request.remote or "")
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(net, strict=False) for net in allow)

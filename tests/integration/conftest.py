@@ -46,7 +46,12 @@ async def make_site(
     manual_clock: bool,
     **env: str,
 ) -> Site:
-    config = make_config(tmp_path, MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1", **env)
+    env = {
+        "MICROMENTOR_MEDIA_ICE_ADDRESSES": "127.0.0.1",
+        "MICROMENTOR_METRICS_ALLOW": "127.0.0.1",
+        **env,
+    }
+    config = make_config(tmp_path, **env)
     clock = ManualClock() if manual_clock else None
     extra: dict[str, Any] = {"clock": clock.now, "sleep": clock.sleep} if clock else {}
     app = create_app(config, passwords=FAST_PASSWORDS, **extra)

@@ -128,6 +128,26 @@ def test_loader_checks_toml_types_and_bounds() -> None:
         build_section(Sample, "sample", {}, {"MICROMENTOR_SAMPLE_FLAG": "maybe"}, "t")
 
 
+def test_production_refuses_a_public_url_that_is_not_https() -> None:
+    """Issue 13, item 8: production means TLS in front, so the login cookie is Secure."""
+    keys = {
+        "MICROMENTOR_SERVER_ENVIRONMENT": "production",
+        "MICROMENTOR_BILLING_RAZORPAY_KEY_ID": "rzp_live_x",
+        "MICROMENTOR_BILLING_RAZORPAY_KEY_SECRET": "s",
+        "MICROMENTOR_BILLING_RAZORPAY_WEBHOOK_SECRET": "w",
+    }
+    for url in ("", "http://mentor.campus.example"):
+        with pytest.raises(ConfigError, match=r"\[server\] public_url: production needs"):
+            load_config(None, {**keys, "MICROMENTOR_SERVER_PUBLIC_URL": url})
+
+
+def test_trusted_proxies_must_be_addresses() -> None:
+    with pytest.raises(ConfigError, match="trusted_proxies"):
+        load_config(None, {"MICROMENTOR_SERVER_TRUSTED_PROXIES": "nginx.local"})
+    config = load_config(None, {"MICROMENTOR_SERVER_TRUSTED_PROXIES": "127.0.0.1,10.0.0.0/8"})
+    assert config.server.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
+
+
 def test_production_refuses_to_start_without_razorpay_keys() -> None:
     with pytest.raises(ConfigError, match=r"\[billing\] razorpay_key_id"):
         load_config(None, {"MICROMENTOR_SERVER_ENVIRONMENT": "production"})
@@ -136,7 +156,8 @@ def test_production_refuses_to_start_without_razorpay_keys() -> None:
         "MICROMENTOR_BILLING_RAZORPAY_KEY_SECRET": "s",
         "MICROMENTOR_BILLING_RAZORPAY_WEBHOOK_SECRET": "w",
     }
-    config = load_config(None, {"MICROMENTOR_SERVER_ENVIRONMENT": "production", **keys})
+    https = {"MICROMENTOR_SERVER_PUBLIC_URL": "https://mentor.campus.example"}
+    config = load_config(None, {"MICROMENTOR_SERVER_ENVIRONMENT": "production", **keys, **https})
     assert config.billing.uses_razorpay
     with pytest.raises(ConfigError, match="together"):
         load_config(None, {"MICROMENTOR_BILLING_RAZORPAY_KEY_ID": "rzp_test_x"})
