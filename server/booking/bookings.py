@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,7 +211,9 @@ class Bookings:
             if await self._taken(body.mentor_id, start, end):
                 raise ApiError(409, "slot_taken", "someone else booked this slot", "start")
             raise ApiError(409, "slot_unavailable", "this mentor offers no call then", "start")
-        return await self._insert(mentee.id, profile, start, body.topic, body.agenda, body.record)
+        return await self._insert(
+            mentee.id, profile, start, body.topic, body.agenda, body.record, cap_holds=True
+        )
 
     async def _taken(self, mentor_id: int, start: datetime, end: datetime) -> bool:
         async with self.db.read() as s:
@@ -228,7 +230,11 @@ class Bookings:
         topic: str,
         agenda: str,
         record: bool,
+        *,
+        cap_holds: bool = False,
     ) -> Booking:
+        """Inserts a booking pending payment. With `cap_holds` (a mentee booking, not a mentor
+        accepting a request) the mentee may hold at most [booking] max_unpaid_holds at once."""
         now = self.clock()
         end = start + self.duration
         guarded = Span(start - self.rules.buffer, end + self.rules.buffer)
@@ -250,6 +256,20 @@ class Bookings:
                     )
                     .values(status="expired")
                 )
+                if cap_holds:
+                    holds = await s.scalar(
+                        select(func.count()).where(
+                            Booking.mentee_id == mentee_id, Booking.status == "pending_payment"
+                        )
+                    )
+                    limit = self.settings.max_unpaid_holds
+                    if (holds or 0) >= limit:
+                        raise ApiError(
+                            409,
+                            "too_many_holds",
+                            f"you already hold {limit} unpaid booking(s); pay for one or "
+                            "cancel it before booking another",
+                        )
                 mentor_busy = await self._live(
                     s, Booking.mentor_id == profile.user_id, guarded.start, guarded.end
                 )

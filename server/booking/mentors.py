@@ -3,6 +3,7 @@ photos, and discovery. No HTTP here."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -14,14 +15,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 from sqlalchemy import delete, func, or_, select
 
+from server.booking import photos
 from server.booking.bookings import EARLIEST_YEAR, LATEST_YEAR, Bookings, parse_instant
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.models import AvailabilityWindow, BlockedPeriod, Booking, MentorProfile, User
 from server.http.errors import ApiError
 
-MAX_PHOTO_BYTES = 2 * 1024 * 1024
-PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 Sort = Literal["relevance", "rating", "price", "sessions"]
 
@@ -217,26 +217,26 @@ class Mentors:
         return profile
 
     async def save_photo(self, user_id: int, data: bytes) -> str:
-        kind = next((ext for magic, ext in PHOTO_TYPES.items() if data.startswith(magic)), None)
-        if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            kind = "webp"
-        if kind is None:
-            raise ApiError(
-                415,
-                "unsupported_media_type",
-                "the photo must be a JPEG, PNG or WebP image",
-                "photo",
-            )
-        if len(data) > MAX_PHOTO_BYTES:
-            raise ApiError(413, "payload_too_large", "the photo must be at most 2 MB", "photo")
+        """Checks the photo, then stores it and points the profile at it; the photo it
+        replaces is deleted. Nothing is written for a user without a mentor profile."""
+        if await self.profile(user_id) is None:
+            raise ApiError(409, "no_profile", "apply as a mentor before adding a photo")
+        try:
+            kind = photos.checked_kind(data)
+        except photos.PhotoRefused as exc:
+            code = {413: "payload_too_large", 415: "unsupported_media_type"}
+            status, message = exc.status, exc.message
+            raise ApiError(status, code.get(status, "invalid_field"), message, "photo") from None
         name = f"{user_id}-{hashlib.sha256(data).hexdigest()[:16]}.{kind}"
-        self.photo_dir.mkdir(parents=True, exist_ok=True)
-        (self.photo_dir / name).write_bytes(data)
+        await asyncio.to_thread(photos.store, self.photo_dir, name, data)
         async with self.db.write() as s:
             profile = await s.get(MentorProfile, user_id)
-            if profile is None:
-                raise ApiError(409, "no_profile", "apply as a mentor before adding a photo")
-            old, profile.photo = profile.photo, name
+            old = profile.photo if profile is not None else None
+            if profile is not None:
+                profile.photo = name
+        if profile is None:  # the profile went away while we wrote
+            (self.photo_dir / name).unlink(missing_ok=True)
+            raise ApiError(409, "no_profile", "apply as a mentor before adding a photo")
         if old and old != name:
             (self.photo_dir / old).unlink(missing_ok=True)
         return name

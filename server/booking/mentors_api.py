@@ -10,6 +10,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from server.accounts.service import ACCOUNTS
+from server.booking import photos
 from server.booking.bookings import BOOKINGS, parse_instant
 from server.booking.mentors import (
     MENTORS,
@@ -82,8 +83,22 @@ async def update_profile(request: web.Request) -> web.Response:
 )
 async def upload_photo(request: web.Request) -> web.Response:
     user = require_user(request)
+    if await request.app[MENTORS].profile(user.id) is None:  # before reading a byte
+        raise ApiError(409, "no_profile", "apply as a mentor before adding a photo")
     if not request.content_type.startswith("multipart/"):
         raise ApiError(415, "unsupported_media_type", "send the photo as multipart/form-data")
+    try:
+        data = await photo_part(request)
+    except (ValueError, AssertionError, UnicodeDecodeError):  # a broken multipart body
+        raise ApiError(400, "malformed_form", "the multipart body could not be read") from None
+    if data is None:
+        raise ApiError(400, "invalid_field", "is required", "photo")
+    name = await request.app[MENTORS].save_photo(user.id, data)
+    return web.json_response({"photo_url": f"/media/photos/{name}"})
+
+
+async def photo_part(request: web.Request) -> bytes | None:
+    """The bytes of the multipart field `photo`, read up to the size limit and no further."""
     reader = await request.multipart()
     async for part in reader:
         if getattr(part, "name", None) != "photo":
@@ -91,11 +106,10 @@ async def upload_photo(request: web.Request) -> web.Response:
         data = bytearray()
         while chunk := await part.read_chunk():  # type: ignore[union-attr]
             data += chunk
-            if len(data) > 2 * 1024 * 1024:
+            if len(data) > photos.MAX_PHOTO_BYTES:
                 raise ApiError(413, "payload_too_large", "the photo must be at most 2 MB", "photo")
-        name = await request.app[MENTORS].save_photo(user.id, bytes(data))
-        return web.json_response({"photo_url": f"/media/photos/{name}"})
-    raise ApiError(400, "invalid_field", "is required", "photo")
+        return bytes(data)
+    return None
 
 
 @routes.get("/media/photos/{name}", "A mentor's photo", kind="text", errors=(404,))

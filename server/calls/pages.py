@@ -17,13 +17,14 @@ from signaling.token import TokenError, verify
 routes = RouteTable("pages")
 
 
-@routes.page("/call/{booking_id}", "The call page", errors=(403, 404), login=True)
+@routes.page("/call/{booking_id}", "The call page", errors=(404,), login=True)
 async def call_page(request: web.Request) -> web.Response:
     user = require_user(request)
     booking = await booking_or_404(request)
     role = booking.role_of(user.id)
     if role is None:
-        raise ApiError(403, "forbidden", "Only the mentor and the mentee of this call can join it.")
+        # The same answer as for a booking that does not exist: nothing is confirmed.
+        raise ApiError(404, "not_found", "There is no such call.")
     other_id = booking.mentee_id if role == "mentor" else booking.mentor_id
     other = await request.app[ACCOUNTS].get(other_id)
     context = {

@@ -23,6 +23,7 @@ from billing.gateway import (
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.models import SimulatedPayment
+from server.keys import derive
 
 
 class SimulatedGateway:
@@ -31,7 +32,10 @@ class SimulatedGateway:
 
     def __init__(self, db: Database, secret: str, *, clock: Clock) -> None:
         self.db = db
-        self.secret = secret
+        # One key signs checkout callbacks, another webhooks, as Razorpay's key secret and
+        # webhook secret differ: a signature made for one is worthless for the other.
+        self.checkout_secret = derive(secret, "simulator checkout").hex()
+        self.webhook_secret = derive(secret, "simulator webhook").hex()
         self.clock = clock
 
     async def create_order(self, amount_paise: int, receipt: str) -> Order:
@@ -57,10 +61,11 @@ class SimulatedGateway:
         return Refund(refund_id, payment_id, amount_paise, "processed")
 
     def verify_payment(self, order_id: str, payment_id: str, signature: str) -> bool:
-        return signature_matches(self.secret, f"{order_id}|{payment_id}".encode(), signature)
+        message = f"{order_id}|{payment_id}".encode()
+        return signature_matches(self.checkout_secret, message, signature)
 
     def verify_webhook(self, body: bytes, signature: str) -> bool:
-        return signature_matches(self.secret, body, signature)
+        return signature_matches(self.webhook_secret, body, signature)
 
     async def take_payment(self, order_id: str, amount_paise: int) -> dict[str, str]:
         """The simulator's "Pay": a captured test payment and the signed callback fields."""
@@ -78,5 +83,5 @@ class SimulatedGateway:
         return {
             "razorpay_order_id": order_id,
             "razorpay_payment_id": payment_id,
-            "razorpay_signature": payment_signature(self.secret, order_id, payment_id),
+            "razorpay_signature": payment_signature(self.checkout_secret, order_id, payment_id),
         }

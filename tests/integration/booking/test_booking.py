@@ -12,14 +12,10 @@ from aiohttp.test_utils import TestClient
 from server.calls.service import CALLS
 from server.db.models import Booking
 from tests.conftest import FakeClock
+from tests.support import images
 from tests.support.booking import ALL_WEEK, PROFILE, Site, book, first_slot, iso, pay
 
 Client = TestClient[Any, Any]
-
-
-@pytest.fixture
-async def site(client: Client, aiohttp_client: Any) -> Site:
-    return Site(client.server, aiohttp_client)
 
 
 async def test_only_approved_mentors_are_listed(site: Site) -> None:
@@ -381,7 +377,7 @@ async def test_photo_upload_checks_type_and_size(site: Site) -> None:
         body.add_field(name, data, filename="me.png", content_type="image/png")
         return body
 
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+    png = images.png(8, 8)
     uploaded = await client.post("/api/mentors/photo", data=form(png), headers=headers)
     assert uploaded.status == 200, await uploaded.text()
     url = (await uploaded.json())["photo_url"]
@@ -395,7 +391,7 @@ async def test_photo_upload_checks_type_and_size(site: Site) -> None:
     assert not_image.status == 415
     too_big = await client.post(
         "/api/mentors/photo",
-        data=form(b"\xff\xd8\xff" + b"\x00" * (2 * 1024 * 1024)),
+        data=form(images.jpeg_header(64, 64) + b"\x00" * (2 * 1024 * 1024)),
         headers=headers,
     )
     assert too_big.status == 413
