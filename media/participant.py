@@ -117,12 +117,15 @@ class Participant:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc raises ValueError, OperationError, ...
             raise SdpError(f"the offer was refused: {exc}") from None
-        restrict_host_addresses(self.pc, ice_addresses, udp_ports)
-        answer = await self.pc.createAnswer()
         try:
+            restrict_host_addresses(self.pc, ice_addresses, udp_ports)
+            answer = await self.pc.createAnswer()
             await self.pc.setLocalDescription(answer)  # gathers candidates: binds the sockets
         except PortsExhausted as exc:
             raise MediaUnavailable(str(exc)) from None
+        except Exception as exc:  # an offer check_offer let through but aiortc cannot answer
+            log.info("offer not answerable: %s: %s", exc.__class__.__name__, exc)
+            raise SdpError(f"the offer could not be answered: {exc.__class__.__name__}") from None
         install_fast_receive(self.pc)
         return announce_public_ip(self.pc.localDescription.sdp, public_ip)
 
@@ -131,7 +134,16 @@ class Participant:
     ) -> None:
         if not candidate:  # end of candidates
             return
-        await self.pc.addIceCandidate(parse_candidate(candidate, sdp_mid, sdp_mline_index))
+        parsed = parse_candidate(candidate, sdp_mid, sdp_mline_index)
+        mids = {t.mid for t in self.pc.getTransceivers()}
+        if sdp_mid is not None and sdp_mid not in mids:
+            raise SdpError("the candidate's sdpMid names no section of the offer")
+        if sdp_mid is None and sdp_mline_index is not None and sdp_mline_index >= len(mids):
+            raise SdpError("the candidate's sdpMLineIndex names no section of the offer")
+        try:
+            await self.pc.addIceCandidate(parsed)
+        except Exception as exc:  # aioice refuses what it cannot use (a name, a bad address)
+            raise SdpError(f"the candidate was refused: {exc.__class__.__name__}") from None
 
     def _sink_for(self, kind: str) -> Callable[[EncodedFrame], None]:
         def sink(frame: EncodedFrame) -> None:
@@ -223,7 +235,10 @@ class Participant:
         self.host.retire(self)
         for forwarder in self.forwarders.values():
             forwarder.close()
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except Exception as exc:  # a half-negotiated connection can fail to close cleanly
+            log.info("closing a peer connection: %s: %s", exc.__class__.__name__, exc)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -33,9 +33,25 @@ def check_offer(sdp: str) -> SessionDescription:
         raise SdpError("the offer may contain only audio and video")
     if kinds.count("audio") > 1 or kinds.count("video") > 1:
         raise SdpError("the offer may contain one audio and one video section")
+    mids: set[str] = set()
     for media in parsed.media:
-        if media.ice is None or media.ice.usernameFragment is None or media.dtls is None:
-            raise SdpError(f"the {media.kind} section lacks ICE credentials or a fingerprint")
+        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
+            raise SdpError(f"the {media.kind} section lacks ICE credentials")
+        if media.dtls is None or not media.dtls.fingerprints:
+            raise SdpError(f"the {media.kind} section lacks a DTLS fingerprint")
+        if media.direction != "sendrecv":
+            raise SdpError(f"the {media.kind} section must be sendrecv")
+        if media.port == 0:
+            raise SdpError(f"the {media.kind} section is rejected (port 0)")
+        mid = media.rtp.muxId
+        if not mid:
+            raise SdpError(f"the {media.kind} section lacks a=mid")
+        if mid in mids:
+            raise SdpError(f"two sections share a=mid:{mid[:32]}")
+        mids.add(mid)
+    for group in parsed.group:
+        if group.semantic == "BUNDLE" and set(map(str, group.items)) != mids:
+            raise SdpError("the BUNDLE group must name every section's a=mid, and only those")
     return parsed
 
 
@@ -45,6 +61,8 @@ def parse_candidate(
     """A browser's trickled `candidate:...` line as aiortc's RTCIceCandidate."""
     if len(candidate) > MAX_CANDIDATE_BYTES:
         raise SdpError("the candidate is too long")
+    if sdp_mid is None and sdp_mline_index is None:
+        raise SdpError("the candidate needs sdpMid or sdpMLineIndex")
     text = candidate.removeprefix("a=").removeprefix("candidate:")
     try:
         parsed = candidate_from_sdp(text)

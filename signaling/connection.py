@@ -95,7 +95,7 @@ class CallConnection:
             try:
                 participant, answer = await self.room.join(self.role, message.sdp)
             except SdpError as exc:
-                raise ProtocolError("bad_sdp", str(exc)) from None
+                raise ProtocolError("bad_offer", str(exc)) from None
             except MediaUnavailable:
                 raise ProtocolError(
                     "server_busy", "the server has no media port free; try again shortly"

@@ -1,4 +1,5 @@
-"""The messages of the call WebSocket (API.md), parsed strictly. Bad input names its problem."""
+"""The messages of the call WebSocket (docs/api.md), parsed strictly; bad input names its
+problem."""
 
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ def parse_message(text: str) -> ClientMessage:
         raise ProtocolError(
             "bad_json", f"malformed JSON: {exc.msg} at column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise ProtocolError("bad_json", "the JSON is nested too deeply") from None
+    except ValueError:  # an integer of thousands of digits
+        raise ProtocolError("bad_json", "a number in the JSON is too long") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "a message must be a JSON object")
     kind = data.get("type")
@@ -79,7 +84,10 @@ def parse_message(text: str) -> ClientMessage:
         mid = data.get("sdpMid")
         if mid is not None and (not isinstance(mid, str) or len(mid) > 32):
             raise ProtocolError("bad_field", "candidate: sdpMid must be a short string")
-        return Candidate(_text(data, "candidate", MAX_CANDIDATE_BYTES, empty_ok=True), mid, mline)
+        text_value = _text(data, "candidate", MAX_CANDIDATE_BYTES, empty_ok=True)
+        if text_value and mid is None and mline is None:
+            raise ProtocolError("bad_candidate", "candidate: give sdpMid or sdpMLineIndex")
+        return Candidate(text_value, mid, mline)
     if kind == "chat":
         text_value = _text(data, "text", MAX_CHAT_CHARS).strip()
         if not text_value:

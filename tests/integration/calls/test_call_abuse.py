@@ -54,8 +54,11 @@ async def test_bad_input_gets_errors_while_another_call_keeps_flowing(
             ("not json{", "bad_json"),
             ("[1, 2]", "bad_message"),
             (json.dumps({"type": "dance"}), "unknown_type"),
-            (json.dumps({"type": "offer", "sdp": "hello, I am not SDP"}), "bad_sdp"),
-            (json.dumps({"type": "offer", "sdp": "v=0\r\nm=video 9 RTP/SAVPF 96\r\n"}), "bad_sdp"),
+            (json.dumps({"type": "offer", "sdp": "hello, I am not SDP"}), "bad_offer"),
+            (
+                json.dumps({"type": "offer", "sdp": "v=0\r\nm=video 9 RTP/SAVPF 96\r\n"}),
+                "bad_offer",
+            ),
             (json.dumps({"type": "offer", "sdp": 42}), "bad_field"),
             (json.dumps({"type": "offer", "sdp": "x", "evil": 1}), "bad_field"),
             (json.dumps({"type": "candidate", "candidate": "candidate:1 1 udp"}), "no_offer"),
