@@ -32,6 +32,7 @@ from server.db.engine import DATABASE, Database
 from server.db.migrate import upgrade
 from server.http import pages as site_pages
 from server.http.errors import HTML_ERRORS, error_middleware
+from server.http.headers import security_headers
 from server.http.requests import PROXIES, Proxies
 from server.http.routes import add_routes
 from server.http.security import LOGINS, csrf_middleware, install_sessions, user_middleware
@@ -60,7 +61,9 @@ def create_app(
     sleep: Sleep = asyncio.sleep,
     passwords: Passwords | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[security_headers, error_middleware], client_max_size=MAX_BODY_BYTES
+    )
     app[CONFIG] = config
 
     secret = config.server.secret_key or load_or_create(config.data_dir / "secret_key")

@@ -13,6 +13,7 @@ from server.booking.bookings import BOOKINGS
 from server.db.models import Booking, PaymentOrder
 from server.http.errors import ApiError
 from server.http.formats import rupees
+from server.http.headers import CSP_WITH_RAZORPAY
 from server.http.requests import path_id
 from server.http.routes import RouteTable
 from server.http.security import require_admin, require_user
@@ -36,7 +37,9 @@ async def checkout_page(request: web.Request) -> web.StreamResponse:
     if money.gateway.name == "simulator":
         raise web.HTTPSeeOther(checkout_url(order.id, booking.id, "simulator"))
     context = {"order": order, "booking": booking, "key_id": money.gateway.key_id}
-    return await request.app[TEMPLATES].render(request, "checkout.html", context)
+    response = await request.app[TEMPLATES].render(request, "checkout.html", context)
+    response.headers["Content-Security-Policy"] = CSP_WITH_RAZORPAY  # their script and frame
+    return response
 
 
 async def own_order(request: web.Request) -> tuple[Any, Any]:

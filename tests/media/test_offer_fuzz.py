@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from media.room import Room, RoomOptions
 from media.sdp import SdpError
-from tests.support.fuzz import fuzz_settings
+from tests.support.fuzz import fuzz_settings, mutated_offer
 from tests.support.media import LOOPBACK, TestPeer, encode_opus, encode_vp8
-from tests.support.sdp_mutations import mutated_offer
 from tests.support.server_thread import ErrorLog
 
 

@@ -61,7 +61,10 @@ async def test_bad_input_gets_errors_while_another_call_keeps_flowing(
             ),
             (json.dumps({"type": "offer", "sdp": 42}), "bad_field"),
             (json.dumps({"type": "offer", "sdp": "x", "evil": 1}), "bad_field"),
-            (json.dumps({"type": "candidate", "candidate": "candidate:1 1 udp"}), "no_offer"),
+            (
+                json.dumps({"type": "candidate", "candidate": "candidate:1 1 udp", "sdpMid": "0"}),
+                "no_offer",
+            ),
             (json.dumps({"type": "chat", "text": "x" * 1001}), "bad_field"),
             (json.dumps({"type": "chat", "text": "   "}), "bad_field"),
         ]

@@ -22,9 +22,8 @@ from hypothesis import strategies as st
 from server.calls.service import CALLS
 from server.db.models import Booking
 from tests.conftest import PASSWORD, make_config
-from tests.support.fuzz import fuzz_settings
+from tests.support.fuzz import fuzz_settings, json_values, mutated_offer
 from tests.support.media import TestPeer, encode_opus, encode_vp8
-from tests.support.sdp_mutations import json_values, mutated_offer
 from tests.support.server_thread import ErrorLog, ServerThread
 
 SENTINEL = json.dumps({"type": "sentinel"})  # answered with unknown_type: all before it is done
