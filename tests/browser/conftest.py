@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from server.app import create_app
 from server.config import Config
@@ -63,6 +63,25 @@ def shots() -> Path:
 
 
 PHONE = {"width": 390, "height": 844}
+# Records every Content-Security-Policy violation a page reports, from its first script on.
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+async def watched_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A browser context whose pages record CSP violations (see csp_violations)."""
+    context = await browser.new_context(**options)
+    await context.add_init_script(WATCH_CSP)
+    return context
+
+
+async def csp_violations(page: Page) -> list[str]:
+    found: list[str] = await page.evaluate("window.__csp || []")
+    return found
 
 
 async def logged_in_page(
@@ -75,7 +94,7 @@ async def logged_in_page(
 ) -> Page:
     """A new browser context (its own cookies) on a phone-sized screen, logged in through the
     login form, on the page `then`."""
-    context = await browser.new_context(viewport=PHONE, timezone_id=timezone_id)
+    context = await watched_context(browser, viewport=PHONE, timezone_id=timezone_id)
     page = await context.new_page()
     await page.goto(f"{base}/login?next={then}")
     await page.get_by_label("Email").fill(email)

@@ -54,7 +54,7 @@ async def test_mentor_and_mentee_see_each_other_until_the_server_ends_the_call(
 
     for page in (mentor, mentee):
         await page.wait_for_function(
-            "document.getElementById('remote').videoWidth > 0", timeout=20_000
+            "() => document.getElementById('remote').videoWidth > 0", timeout=20_000
         )
         await expect(page.locator("#status")).to_have_text("In call")
         await expect(page.locator("#remote-placeholder")).to_be_hidden()

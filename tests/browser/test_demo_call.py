@@ -39,7 +39,7 @@ async def test_the_two_demo_links_meet_in_one_browser(
         tabs.append(tab)
     for tab in tabs:
         await tab.wait_for_function(
-            "document.getElementById('remote').videoWidth > 0", timeout=20_000
+            "() => document.getElementById('remote').videoWidth > 0", timeout=20_000
         )
     await tabs[1].screenshot(path=str(shots / "demo-call-mentee.png"))
     await context.close()

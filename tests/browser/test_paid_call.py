@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 
 from server.accounts.service import ACCOUNTS
 from server.app import create_app
-from tests.browser.conftest import logged_in_page
+from tests.browser.conftest import csp_violations, logged_in_page
 from tests.conftest import FAST_PASSWORDS, PASSWORD, login, make_config, register
 
 pytestmark = pytest.mark.browser
@@ -75,14 +75,16 @@ async def test_book_pay_call_and_the_mentor_is_paid(
     await row.get_by_role("link", name="Join").click()
     for page in (mentee, mentor):
         await page.wait_for_function(
-            "document.getElementById('remote').videoWidth > 0", timeout=20_000
+            "() => document.getElementById('remote').videoWidth > 0", timeout=20_000
         )
     for page in (mentee, mentor):
         await expect(page.get_by_role("heading", name="The call has ended")).to_be_visible(
             timeout=20_000
         )
+        assert await csp_violations(page) == []  # the call ran under the page's policy
 
     await mentor.goto(f"{base}/wallet")
     await expect(mentor.locator("#balance")).to_have_text("₹70.00", timeout=10_000)
     await expect(mentor.locator("table.entries")).to_contain_text("Call completed")
     await mentor.screenshot(path=str(shots / "wallet-phone.png"), full_page=True)
+    assert await csp_violations(mentor) == []
