@@ -25,11 +25,13 @@ from server.booking.shapes import booking_json, request_json
 from server.db.models import Booking
 from server.http.errors import ApiError
 from server.http.requests import path_id, query_of, read_body
-from server.http.routes import QueryParam, RouteTable
+from server.http.routes import QueryParam, RouteTable, link
 from server.http.security import require_user
 
 log = logging.getLogger("micromentor.bookings")
 routes = RouteTable("bookings")
+BOOKING_ID = "$response.body#/booking/id"
+REQUEST_ID = "$response.body#/request/id"
 B = r"{booking_id:\d+}"
 R = r"{request_id:\d+}"
 PAGE = (
@@ -51,8 +53,19 @@ class BookingQuery:
     "Book a free slot: the booking holds it, pending payment",
     body=NewBooking,
     status=201,
-    errors=(400, 401, 404, 409),
+    errors=(400, 401, 404, 409, 502),
     login=True,
+    links=(
+        link("booking", "GET /api/bookings/{booking_id}", booking_id=BOOKING_ID),
+        link("cancel", "POST /api/bookings/{booking_id}/cancel", booking_id=BOOKING_ID),
+        link("invite", "GET /api/bookings/{booking_id}/invite.ics", booking_id=BOOKING_ID),
+        link("join", "GET /api/bookings/{booking_id}/join", booking_id=BOOKING_ID),
+        link(
+            "pay",
+            "POST /api/payments/simulator/{order_id}/pay",
+            order_id="$response.body#/order/order_id",
+        ),
+    ),
 )
 async def create_booking(request: web.Request) -> web.Response:
     user = require_user(request)
@@ -127,6 +140,7 @@ async def cancel_booking(request: web.Request) -> web.Response:
     f"/api/bookings/{B}/invite.ics",
     "The calendar invite (a cancelled booking's cancels it)",
     kind="text",
+    media_type="text/calendar",
     errors=(401, 404, 409),
     login=True,
 )
@@ -155,6 +169,10 @@ async def booking_invite(request: web.Request) -> web.Response:
     status=201,
     errors=(400, 401, 404),
     login=True,
+    links=(
+        link("accept", "PUT /api/booking-requests/{request_id}/accept", request_id=REQUEST_ID),
+        link("decline", "PUT /api/booking-requests/{request_id}/decline", request_id=REQUEST_ID),
+    ),
 )
 async def create_request(request: web.Request) -> web.Response:
     user = require_user(request)

@@ -24,10 +24,12 @@ from server.db.models import MentorProfile, User
 from server.http.errors import ApiError
 from server.http.formats import iso
 from server.http.requests import path_id, query_of, read_body
-from server.http.routes import QueryParam, RouteTable
+from server.http.routes import QueryParam, RouteTable, link
 from server.http.security import current_user, require_admin, require_user
 
 routes = RouteTable("mentors")
+MENTOR_ID = "$response.body#/mentor/id"
+FIRST_ITEM = "$response.body#/items/0/id"
 M = r"{mentor_id:\d+}"
 PAGE = (
     QueryParam("page", "page number, from 1", "integer"),
@@ -44,9 +46,16 @@ class ApplicationQuery:
 
 @routes.post(
     "/api/mentors/apply",
-    "Apply to mentor (or update the application)",
+    "Apply to mentor (201), or update the application (200)",
     body=ProfileFields,
     status=201,
+    also_ok=(200,),
+    links=(
+        link("profile", "GET /api/mentors/{mentor_id}", mentor_id=MENTOR_ID),
+        link("slots", "GET /api/mentors/{mentor_id}/slots", mentor_id=MENTOR_ID),
+        link("approve", "PUT /api/admin/mentors/{mentor_id}/approve", mentor_id=MENTOR_ID),
+        link("reject", "PUT /api/admin/mentors/{mentor_id}/reject", mentor_id=MENTOR_ID),
+    ),
     errors=(400, 401, 403),
     login=True,
 )
@@ -112,7 +121,9 @@ async def photo_part(request: web.Request) -> bytes | None:
     return None
 
 
-@routes.get("/media/photos/{name}", "A mentor's photo", kind="text", errors=(404,))
+@routes.get(
+    "/media/photos/{name}", "A mentor's photo", kind="text", media_type="image/*", errors=(404,)
+)
 async def photo(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     directory = request.app[MENTORS].photo_dir
@@ -169,6 +180,10 @@ async def put_availability(request: web.Request) -> web.Response:
     "/api/mentors",
     "Find approved mentors",
     errors=(400,),
+    links=(
+        link("first", "GET /api/mentors/{mentor_id}", mentor_id=FIRST_ITEM),
+        link("first_slots", "GET /api/mentors/{mentor_id}/slots", mentor_id=FIRST_ITEM),
+    ),
     query=(
         QueryParam("q", "words in name, headline or skills"),
         QueryParam("skill", "an exact skill"),

@@ -13,14 +13,36 @@ _PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 _ERROR_TEXT = {
     400: "Bad input; `error.field` names the field",
     401: "Not logged in, or wrong credentials",
-    403: "Forbidden, or a missing or wrong CSRF token",
+    403: "Forbidden, or a missing or wrong CSRF token (`csrf_failed`)",
     404: "Not found",
     409: "Conflict with the current state",
     413: "Body too large",
     415: "The body is not application/json",
     429: "Too many attempts; see Retry-After",
+    502: "The payment gateway did not answer",
     503: "Unavailable",
 }
+
+
+def error_statuses(route: Route) -> list[int]:
+    """Every error status the route can answer: its own, and those the shared layers add."""
+    found = set(route.errors)
+    if route.body is not None:
+        found |= {400, 413, 415}  # malformed or misfitting JSON, too large, not JSON
+    if route.query:
+        found.add(400)  # a parameter of the wrong type or out of range
+    if _PATH_PARAM.search(route.path):
+        found.add(404)  # an id that is not one
+    if route.login:
+        found.add(401)
+    if route.kind == "websocket":
+        found.add(400)  # a plain GET without the upgrade
+    if route.method not in ("GET", "HEAD") and route.csrf:
+        found.add(403)  # csrf_failed
+        if route.kind == "redirect":
+            found |= {400, 413}  # a form that does not parse, or is too large
+    return sorted(found)
+
 
 _CONTENT_TYPES = {"json": "application/json", "html": "text/html", "text": "text/plain"}
 
@@ -32,7 +54,7 @@ def openapi_document(routes: list[Route], *, server_url: str, version: str) -> d
         operation: dict[str, Any] = {
             "summary": route.summary,
             "tags": [route.tag],
-            "operationId": f"{route.method.lower()}_{route.handler.__name__}",
+            "operationId": operation_id(route),
             "responses": _responses(route),
         }
         parameters = [
@@ -69,6 +91,7 @@ def openapi_document(routes: list[Route], *, server_url: str, version: str) -> d
                 }
             )
         paths.setdefault(path, {})[route.method.lower()] = operation
+    _add_links(routes, paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -105,6 +128,27 @@ def openapi_document(routes: list[Route], *, server_url: str, version: str) -> d
     }
 
 
+def operation_id(route: Route) -> str:
+    return f"{route.method.lower()}_{route.handler.__name__}"
+
+
+def _add_links(routes: list[Route], paths: dict[str, dict[str, Any]]) -> None:
+    by_target = {(r.method, _PATH_PARAM.sub(r"{\1}", r.path)): r for r in routes}
+    for route in routes:
+        if not route.links:
+            continue
+        path = _PATH_PARAM.sub(r"{\1}", route.path)
+        responses = paths[path][route.method.lower()]["responses"]
+        for status in (route.status, *route.also_ok):
+            links = responses[str(status)].setdefault("links", {})
+            for link in route.links:
+                target = by_target[(link.method, link.path)]
+                links[link.name] = {
+                    "operationId": operation_id(target),
+                    "parameters": dict(link.parameters),
+                }
+
+
 def _responses(route: Route) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": route.summary}
     if route.kind == "redirect":
@@ -112,14 +156,23 @@ def _responses(route: Route) -> dict[str, Any]:
     elif route.kind == "websocket":
         ok = {"description": "Switches to the WebSocket protocol"}
     elif route.status != 204:
-        media = _CONTENT_TYPES[route.kind]
+        media = route.media_type or _CONTENT_TYPES[route.kind]
         schema = json_schema(route.response) if route.response else {}
         ok["content"] = {media: {"schema": schema}}
     status = {"redirect": 303, "websocket": 101}.get(route.kind, route.status)
     responses: dict[str, Any] = {str(status): ok}
-    for status in route.errors:
-        responses[str(status)] = {
-            "description": _ERROR_TEXT.get(status, "Error"),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    for other in route.also_ok:
+        responses[str(other)] = ok
+    # Errors are JSON under /api; elsewhere an HTML page, or JSON when the client asks for it.
+    error_json = {"schema": {"$ref": "#/components/schemas/Error"}}
+    error_content = (
+        {"application/json": error_json}
+        if route.path.startswith("/api/")
+        else {"text/html": {"schema": {"type": "string"}}, "application/json": error_json}
+    )
+    for error in error_statuses(route):
+        responses[str(error)] = {
+            "description": _ERROR_TEXT.get(error, "Error"),
+            "content": error_content,
         }
     return responses

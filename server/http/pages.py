@@ -31,7 +31,13 @@ async def error_page(request: web.Request, status: int, code: str, message: str)
     return await request.app[TEMPLATES].render(request, "error.html", context, status)
 
 
-@routes.get("/static/{name}", "A stylesheet, script or image of web/", kind="text", errors=(404,))
+@routes.get(
+    "/static/{name}",
+    "A stylesheet, script or image of web/",
+    kind="text",
+    media_type="*/*",
+    errors=(404,),
+)
 async def static_asset(request: web.Request) -> web.StreamResponse:
     """A file of web/static by name; only files that exist at start-up are served."""
     name = request.match_info["name"]

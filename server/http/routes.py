@@ -28,6 +28,24 @@ class QueryParam:
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: after this route succeeds, `parameters` of the route at `method path`
+    can be taken from its response (runtime expressions such as `$response.body#/booking/id`).
+    Clients and schemathesis's stateful tests follow them."""
+
+    name: str
+    method: str
+    path: str
+    parameters: tuple[tuple[str, str], ...]
+
+
+def link(name: str, target: str, **parameters: str) -> Link:
+    """link("booking", "GET /api/bookings/{booking_id}", booking_id="$response.body#/id")"""
+    method, path = target.split(" ", 1)
+    return Link(name, method, path, tuple(parameters.items()))
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str
@@ -42,6 +60,9 @@ class Route:
     csrf: bool = True
     kind: Literal["json", "html", "text", "redirect", "websocket"] = "json"
     query: tuple[QueryParam, ...] = ()
+    also_ok: tuple[int, ...] = ()  # other success statuses, e.g. 200 beside 201
+    media_type: str = ""  # the success body's type when `kind` does not say it (a file)
+    links: tuple[Link, ...] = ()
 
 
 class RouteTable(list[Route]):
@@ -76,6 +97,9 @@ class RouteTable(list[Route]):
 
     def put(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("PUT", path, summary, **options)
+
+    def delete(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, summary, **options)
 
     def page(self, path: str, summary: str, **options: Any) -> Callable[[Handler], Handler]:
         """A GET that answers an HTML page, listed under the "pages" tag."""

@@ -10,11 +10,12 @@ from server.db.models import Payout
 from server.http.errors import ApiError
 from server.http.formats import iso
 from server.http.requests import path_id, read_body
-from server.http.routes import RouteTable
+from server.http.routes import RouteTable, link
 from server.http.security import require_admin, require_user
 from server.payments.payouts import PAYOUTS, PayoutDetails, Settlement
 
 routes = RouteTable("payouts")
+PAYOUT_ID = "$response.body#/payout/id"
 P = r"{payout_id:\d+}"
 
 
@@ -61,6 +62,10 @@ async def get_details(request: web.Request) -> web.Response:
     status=201,
     errors=(401, 409),
     login=True,
+    links=(
+        link("paid", "PUT /api/admin/payouts/{payout_id}/paid", payout_id=PAYOUT_ID),
+        link("failed", "PUT /api/admin/payouts/{payout_id}/failed", payout_id=PAYOUT_ID),
+    ),
 )
 async def withdraw(request: web.Request) -> web.Response:
     user = require_user(request)

@@ -1,0 +1,188 @@
+"""schemathesis over the live /api/openapi.json, logged in as a mentee, a mentor and an
+administrator: every operation with generated input (valid and invalid), then the stateful
+phase that follows the document's links (book, then pay, cancel, fetch the invite ...). No
+server error, and every response has a status, content type and body the document promises
+(issue 13, item 10). `FUZZ_EXAMPLES=N` runs longer (see the README)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import given
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from server.accounts.service import ACCOUNTS
+from tests.conftest import PASSWORD, make_config
+from tests.support.booking import ALL_WEEK, PROFILE
+from tests.support.fuzz import fuzz_settings
+from tests.support.server_thread import ErrorLog, ServerThread
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# The call WebSocket needs an upgrade that schemathesis does not make (tests/integration/calls).
+NOT_OVER_HTTP = r"^/ws/"
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0")) or None
+
+
+@dataclass
+class Identity:
+    """A logged-in user: a requests session with the cookie, and the CSRF token. Logs in again
+    when a generated call (logout, log out everywhere) ended the login."""
+
+    server: str
+    email: str
+    session: requests.Session = field(default_factory=requests.Session)
+    token: str = ""
+
+    def log_in(self) -> None:
+        self.session = requests.Session()
+        response = self.session.post(
+            f"{self.server}/api/auth/login", json={"email": self.email, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        self.token = response.json()["csrf_token"]
+
+    def ensure(self) -> None:
+        if self.session.get(f"{self.server}/api/me").status_code != 200:
+            self.log_in()
+
+    def call_kwargs(self) -> dict[str, Any]:
+        """The session, its cookie (over the one schemathesis generates for the cookie
+        security scheme) and the CSRF header."""
+        cookie = self.session.cookies.get("micromentor", "")
+        return {
+            "session": self.session,
+            "headers": {"X-CSRF-Token": self.token},
+            "cookies": {"micromentor": cookie},
+        }
+
+
+@dataclass
+class Api:
+    server: ServerThread
+    identities: dict[str, Identity]
+
+
+def _prepare(server: ServerThread) -> dict[str, Identity]:
+    url = server.url
+    for email, role in (
+        ("mentee@example.org", "mentee"),
+        ("mentor@example.org", "mentor"),
+        ("admin@example.org", "both"),
+    ):
+        body = {"email": email, "password": PASSWORD, "name": role.title(), "role": role}
+        assert requests.post(f"{url}/api/auth/register", json=body).status_code == 201
+    identities = {role: Identity(url, f"{role}@example.org") for role in ("mentee", "mentor")}
+    identities["admin"] = Identity(url, "admin@example.org")
+    for identity in identities.values():
+        identity.log_in()
+    mentor = identities["mentor"]
+    headers = {"X-CSRF-Token": mentor.token}
+    assert mentor.session.post(f"{url}/api/mentors/apply", json=PROFILE, headers=headers).ok
+    assert mentor.session.put(f"{url}/api/mentors/availability", json=ALL_WEEK, headers=headers).ok
+    assert server.app is not None
+
+    async def promote() -> None:
+        assert server.app is not None
+        await server.app[ACCOUNTS].make_admin("admin@example.org", None, None)
+
+    server.call(promote())
+    admin = identities["admin"]
+    approved = admin.session.put(
+        f"{url}/api/admin/mentors/{mentor_id(mentor)}/approve",
+        headers={"X-CSRF-Token": admin.token},
+    )
+    assert approved.status_code == 200, approved.text
+    return identities
+
+
+def mentor_id(identity: Identity) -> int:
+    me: int = identity.session.get(f"{identity.server}/api/me").json()["user"]["id"]
+    return me
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    directory: Path = tmp_path_factory.mktemp("schemathesis")
+    config = make_config(
+        directory,
+        MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
+        MICROMENTOR_METRICS_ALLOW="127.0.0.1",
+        # Generated wrong passwords must not throttle the identities' own logins.
+        MICROMENTOR_AUTH_FAILURES_BEFORE_BACKOFF="1000000",
+        MICROMENTOR_AUTH_MAX_FAILURES_PER_ADDRESS="1000000",
+        MICROMENTOR_BOOKING_MAX_UNPAID_HOLDS="50",
+    )
+    with ServerThread(config) as server:
+        yield Api(server, _prepare(server))
+
+
+def load_schema(api: Api) -> Any:
+    schema = schemathesis.openapi.from_url(f"{api.server.url}/api/openapi.json")
+    return schema.exclude(path_regex=NOT_OVER_HTTP)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", ["mentee", "mentor", "admin"])
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_operation_answers_as_documented(api: Api, role: str, mode: GenerationMode) -> None:
+    identity = api.identities[role]
+    schema = load_schema(api)
+    failures: list[str] = []
+    with ErrorLog() as errors:
+        for result in schema.get_all_operations():
+            operation = result.ok()
+
+            @fuzz_settings(EXAMPLES or 6)
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def run(case: Any) -> None:
+                identity.ensure()
+                response = case.call(**identity.call_kwargs())
+                case.validate_response(response, checks=CHECKS)
+
+            try:
+                run()
+            except Unsatisfiable:  # no invalid input exists (no parameters, or free text)
+                assert mode == GenerationMode.NEGATIVE, operation.label
+            except Exception as exc:  # collect every operation's failure, then report them all
+                failures.append(f"{operation.label}: {str(exc)[:2000]}")
+    assert failures == [], "\n\n".join(failures)
+    assert [r.getMessage() for r in errors.records] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", ["mentee", "mentor", "admin"])
+def test_the_stateful_phase_follows_the_links(api: Api, role: str) -> None:
+    identity = api.identities[role]
+    schema = load_schema(api)
+    machine = schema.as_state_machine()
+
+    class Workflow(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            identity.ensure()
+            return identity.call_kwargs()
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    with ErrorLog() as errors:
+        Workflow.run(settings=fuzz_settings(EXAMPLES or 8))
+    assert [r.getMessage() for r in errors.records] == []
