@@ -311,3 +311,47 @@ async def test_item_9_sign_ups_from_one_address_are_limited(
     assert int(refused.headers["Retry-After"]) > 0
     clock.advance(seconds=3601)
     await register(client, "user9@example.org")
+
+
+# -- 6: bodies that used to end in a 500 -------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/login", "/logout", "/register"])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"--x\r\n\r\n"),
+        ("multipart/form-data; boundary=abc", b"--zzz\r\nContent-Disposition: form-data\r\n\r\nx"),
+        ("application/x-www-form-urlencoded", b"email=\xff\xfe&password=x"),
+    ],
+    ids=["no-boundary", "wrong-boundary", "not-utf8"],
+)
+async def test_item_6_a_form_that_does_not_parse_is_a_400(
+    client: Client, path: str, content_type: str, body: bytes
+) -> None:
+    response = await client.post(
+        path, data=body, headers={"Content-Type": content_type, "Accept": "application/json"}
+    )
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "malformed_form"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "malformed_json"),
+        (b'{"email": ' + b"1" * 5000 + b"}", "malformed_json"),
+        (b'{"email": "\\ud800@example.org", "password": "long enough"}', "invalid_field"),
+        (b'{"email": "a\\u0000@example.org", "password": "long enough"}', "invalid_field"),
+        (b'{"email": "a@example.org", "password": NaN}', "invalid_field"),
+    ],
+    ids=["deep", "digits", "surrogate", "nul", "nan"],
+)
+async def test_item_6_json_that_used_to_fail_is_a_400(
+    client: Client, body: bytes, code: str
+) -> None:
+    response = await client.post(
+        "/api/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400, await response.text()
+    assert (await response.json())["error"]["code"] == code
