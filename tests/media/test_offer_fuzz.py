@@ -4,30 +4,25 @@ leave no task, peer connection or traceback behind (issue 13, item 7)."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from aiortc import RTCPeerConnection
 from hypothesis import given
 from hypothesis import strategies as st
 
 from media.room import Room, RoomOptions
 from media.sdp import SdpError
 from tests.support.fuzz import fuzz_settings, mutated_offer
-from tests.support.media import LOOPBACK, TestPeer, encode_opus, encode_vp8
+from tests.support.media import (
+    LOOPBACK,
+    TestPeer,
+    encode_opus,
+    encode_vp8,
+    tracked_peer_connections,
+)
 from tests.support.server_thread import ErrorLog
-
-
-def live_peer_connections() -> int:
-    gc.collect()
-    return sum(
-        1
-        for o in gc.get_objects()
-        if isinstance(o, RTCPeerConnection) and o.connectionState != "closed"
-    )
 
 
 async def make_offer() -> str:
@@ -65,15 +60,14 @@ async def try_offer(sdp: str) -> str:
 
 
 @pytest.mark.slow
-@fuzz_settings(60)
+@fuzz_settings(200)
 @given(st.data())
 def test_mutated_offers_are_refused_cleanly_or_answered(data: st.DataObject) -> None:
     sdp = data.draw(mutated_offer(REAL_OFFER))
-    before = live_peer_connections()
-    with ErrorLog() as errors:
+    with ErrorLog() as errors, tracked_peer_connections() as connections:
         asyncio.run(try_offer(sdp))
     assert errors.records == [], [r.getMessage() for r in errors.records]
-    assert live_peer_connections() <= before
+    assert connections.open() == 0, "a peer connection outlived its room"
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,20 @@ decoder runs in the test process either.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from media import participant as participant_module
 from media.aiortc_glue import (
     adopt_receiver,
     install_fast_receive,
@@ -231,3 +235,31 @@ def record_estimates(peer: TestPeer) -> list[int]:
         if transceiver.kind == "video":
             listen_for_estimates(transceiver.sender, seen.append)
     return seen
+
+
+class PeerConnections:
+    """The SFU's peer connections made while tracking (weakly held): how many are still open."""
+
+    def __init__(self) -> None:
+        self.made: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
+
+    def open(self) -> int:
+        return sum(1 for pc in list(self.made) if pc.connectionState != "closed")
+
+
+@contextlib.contextmanager
+def tracked_peer_connections() -> Iterator[PeerConnections]:
+    """Counts the peer connections media.participant makes, without scanning the heap."""
+    tracker = PeerConnections()
+    original = participant_module.RTCPeerConnection
+
+    class Tracked(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            tracker.made.add(self)
+
+    participant_module.RTCPeerConnection = Tracked
+    try:
+        yield tracker
+    finally:
+        participant_module.RTCPeerConnection = original

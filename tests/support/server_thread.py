@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import gc
+import contextlib
 import logging
 import threading
 from collections.abc import Coroutine
@@ -12,11 +12,11 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from aiohttp import web
-from aiortc import RTCPeerConnection
 
 from server.app import create_app
 from server.config import Config
 from tests.conftest import FAST_PASSWORDS
+from tests.support.media import PeerConnections, tracked_peer_connections
 from tests.support.net import free_port
 
 T = TypeVar("T")
@@ -31,8 +31,11 @@ class ServerThread:
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._stack = contextlib.ExitStack()
+        self.connections = PeerConnections()
 
     def __enter__(self) -> ServerThread:
+        self.connections = self._stack.enter_context(tracked_peer_connections())
         self._thread.start()
         self.call(self._start())
         return self
@@ -42,6 +45,7 @@ class ServerThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
+        self._stack.close()
 
     async def _start(self) -> None:
         self.app = create_app(self.config, passwords=FAST_PASSWORDS)
@@ -74,15 +78,10 @@ class ServerThread:
         return self.call(names())
 
     def peer_connections(self) -> int:
-        """Peer connections of the server's that are not closed."""
+        """The server's peer connections that are not closed."""
 
         async def count() -> int:
-            gc.collect()
-            return sum(
-                1
-                for o in gc.get_objects()
-                if isinstance(o, RTCPeerConnection) and o.connectionState != "closed"
-            )
+            return self.connections.open()
 
         return self.call(count())
 

@@ -181,7 +181,7 @@ def call_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallSite]:
 
 
 @pytest.mark.slow
-@fuzz_settings(80)
+@fuzz_settings(200)
 @given(st.lists(messages(), min_size=1, max_size=4))
 def test_no_message_gets_an_internal_error_or_leaks(call_site: CallSite, texts: list[str]) -> None:
     tasks, connections = call_site.settled(10**6, 10**6, 0)
