@@ -25,7 +25,7 @@ from server.booking.shapes import booking_json, request_json
 from server.db.models import Booking
 from server.http.errors import ApiError
 from server.http.requests import path_id, query_of, read_body
-from server.http.routes import QueryParam, RouteTable, link
+from server.http.routes import PAGE, QueryParam, RouteTable, link
 from server.http.security import require_user
 
 log = logging.getLogger("micromentor.bookings")
@@ -34,10 +34,6 @@ BOOKING_ID = "$response.body#/booking/id"
 REQUEST_ID = "$response.body#/request/id"
 B = r"{booking_id:\d+}"
 R = r"{request_id:\d+}"
-PAGE = (
-    QueryParam("page", "page number, from 1", "integer"),
-    QueryParam("per_page", "items per page, at most 100", "integer"),
-)
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,13 @@ from server.db.models import MentorProfile, User
 from server.http.errors import ApiError
 from server.http.formats import iso
 from server.http.requests import path_id, query_of, read_body
-from server.http.routes import QueryParam, RouteTable, link
+from server.http.routes import PAGE, QueryParam, RouteTable, link
 from server.http.security import current_user, require_admin, require_user
 
 routes = RouteTable("mentors")
 MENTOR_ID = "$response.body#/mentor/id"
 FIRST_ITEM = "$response.body#/items/0/id"
 M = r"{mentor_id:\d+}"
-PAGE = (
-    QueryParam("page", "page number, from 1", "integer"),
-    QueryParam("per_page", "items per page, at most 100", "integer"),
-)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ class QueryParam:
     required: bool = False
 
 
+# The query parameters of every paginated list.
+PAGE = (
+    QueryParam("page", "page number, from 1", "integer"),
+    QueryParam("per_page", "items per page, at most 100", "integer"),
+)
+
+
 @dataclass(frozen=True)
 class Link:
     """An OpenAPI link: after this route succeeds, `parameters` of the route at `method path`
