@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -38,6 +39,10 @@ from server.http.routes import add_routes
 from server.http.security import LOGINS, csrf_middleware, install_sessions, user_middleware
 from server.http.templating import TEMPLATES, Templates
 from server.keys import derive, load_or_create
+from server.notifications import api as notifications_api
+from server.notifications import pages as notifications_pages
+from server.notifications.service import NOTIFICATIONS, Notifications
+from server.notifications.smtp import smtp_sender
 from server.operations import health, metrics_api
 from server.operations.metrics import METRICS, Metrics, http_metrics
 from server.payments import pages as payments_pages
@@ -132,6 +137,17 @@ def create_app(
         else None,
         observers=[lambda event: app[METRICS].on_room_event(event)],
     )
+    notifications = Notifications(
+        db,
+        config.notifications,
+        clock=clock,
+        base_url=config.public_url,
+        sender=config.email.from_address,
+        unsubscribe_key=derive(secret, "unsubscribe"),
+        send=smtp_sender(config.email),
+    )
+    app[NOTIFICATIONS] = notifications
+    app.cleanup_ctx.append(_notifications_worker)
     app[METRICS] = Metrics(calls.rooms)
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
@@ -155,6 +171,8 @@ def create_app(
             *payments_pages.routes,
             *calls_api.routes,
             *calls_pages.routes,
+            *notifications_api.routes,
+            *notifications_pages.routes,
             *site_pages.routes,
         ],
     )
@@ -202,6 +220,17 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         log.exception("reconciliation at start-up failed; the sweeper will retry")
     yield
     await db.close()
+
+
+async def _notifications_worker(app: web.Application) -> AsyncIterator[None]:
+    """Notifications, reminders and mail delivery, every [notifications] poll_seconds."""
+    stop = asyncio.Event()
+    worker = asyncio.get_running_loop().create_task(app[NOTIFICATIONS].run(stop, asyncio.sleep))
+    yield
+    stop.set()
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker
 
 
 def _redacted(url: str) -> str:

@@ -111,6 +111,24 @@ def check_networks(name: str, networks: tuple[str, ...]) -> None:
             raise ValueError(f"{name}: {network!r} is not an address or network") from None
 
 
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str = ""
+    port: int = field(default=587, metadata={"min": 1, "max": 65535})
+    security: str = field(default="starttls", metadata={"choices": ("starttls", "tls", "none")})
+    username: str = ""
+    password: str = ""
+    from_address: str = "micromentor <no-reply@micromentor.invalid>"
+    timeout_seconds: int = field(default=20, metadata={"min": 1, "max": 300})
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    reminder_minutes: int = field(default=15, metadata={"min": 1, "max": 1440})
+    poll_seconds: int = field(default=5, metadata={"min": 1, "max": 3600})
+    max_attempts: int = field(default=8, metadata={"min": 1, "max": 50})
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "database": DatabaseSettings,
@@ -122,6 +140,8 @@ SECTIONS: dict[str, type] = {
     "billing": BillingSettings,
     "turn": TurnSettings,
     "metrics": MetricsSettings,
+    "email": EmailSettings,
+    "notifications": NotificationSettings,
 }
 
 
@@ -137,6 +157,8 @@ class Config:
     billing: BillingSettings = field(default_factory=BillingSettings)
     turn: TurnSettings = field(default_factory=TurnSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -23,6 +23,7 @@ from media.config import CallSettings
 from server.booking.slots import SlotRules, Span, Window, free_slots
 from server.clock import Clock
 from server.config import BookingSettings
+from server.db import events
 from server.db.engine import Database
 from server.db.models import (
     LIVE_STATUSES,
@@ -371,6 +372,7 @@ class Bookings:
             booking.cancelled_at = now
             booking.cancelled_by = role
             booking.cancel_reason = reason.strip()
+            events.record(s, "booking_cancelled", booking.id, now, actor_id=user.id)
         return booking
 
     async def cancellation_rate(self, mentor_id: int) -> float:

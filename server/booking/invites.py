@@ -7,7 +7,11 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from server.db.models import Booking, User
 
 
-def invite(booking: Booking, mentor: User, mentee: User, *, base_url: str) -> bytes:
+def invite(
+    booking: Booking, mentor: User, mentee: User, *, base_url: str, addresses: bool = True
+) -> bytes:
+    """The invite; without `addresses` (for mail) it names people but shows no email address,
+    so neither side learns the other's."""
     cancelled = booking.status == "cancelled"
     calendar = Calendar()
     calendar.add("prodid", "-//micromentor//calls//EN")
@@ -27,6 +31,9 @@ def invite(booking: Booking, mentor: User, mentee: User, *, base_url: str) -> by
     event.add("description", f"{booking.agenda}\n\nJoin: {call_url}".strip())
     event.add("url", call_url)
     event.add("location", call_url)
+    if not addresses:
+        calendar.add_component(event)
+        return bytes(calendar.to_ical())
     organizer = vCalAddress(f"mailto:{mentor.email}")
     organizer.params["cn"] = vText(mentor.name)
     event["organizer"] = organizer

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, or_, select
 from server.booking import photos
 from server.booking.bookings import EARLIEST_YEAR, LATEST_YEAR, Bookings, parse_instant
 from server.clock import Clock
+from server.db import events
 from server.db.engine import Database
 from server.db.models import AvailabilityWindow, BlockedPeriod, Booking, MentorProfile, User
 from server.http.errors import ApiError
@@ -210,6 +211,7 @@ class Mentors:
             profile.status = "approved" if approve else "rejected"
             profile.review_note = note.strip()
             profile.reviewed_at = self.clock()
+            events.record(s, "application_decided", mentor_id, self.clock(), approved=approve)
             if approve:
                 user = await s.get(User, mentor_id)
                 if user is not None and user.role == "mentee":

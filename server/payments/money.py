@@ -21,6 +21,7 @@ from billing import flows
 from billing.gateway import GatewayError, PaymentGateway
 from billing.ledger import SplitRules, Transaction, wallet
 from server.clock import Clock
+from server.db import events
 from server.db.engine import Database
 from server.db.models import (
     Booking,
@@ -178,6 +179,7 @@ class Money:
             if money.state == "held" and booking.status == "pending_payment":
                 booking.status = "confirmed"
                 booking.hold_expires_at = None
+                events.record(s, "booking_confirmed", booking.id, self.clock())
             if posted and money.state == "refunded":
                 refund = self._refund_record(s, booking, money)
         if refund is not None:

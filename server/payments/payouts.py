@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from billing.config import BillingSettings
 from billing.ledger import payout, payout_failed, payout_paid, tds_on, wallet
 from server.clock import Clock
+from server.db import events
 from server.db.models import Payout, PayoutAccount, User
 from server.http.errors import ApiError
 from server.payments.money import Money
@@ -195,6 +196,7 @@ class Payouts:
             record.status = "completed" if paid else "failed"
             record.reference = reference.strip()
             record.settled_at = self.clock()
+            events.record(s, "payout_settled", record.id, self.clock(), paid=paid)
         return record
 
     async def weekly_batch(self) -> int:

@@ -26,6 +26,8 @@ LOGGED_IN = [
     "/payouts",
     "/admin/mentors",
     "/admin/payouts",
+    "/notifications",
+    "/admin/outbox",
     "/no-such-page",
 ]
 

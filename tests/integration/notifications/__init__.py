@@ -1,0 +1,1 @@
+"""Notifications and mail through the real app and a real SMTP server."""
