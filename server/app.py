@@ -83,7 +83,9 @@ def create_app(
     app[ACCOUNTS] = accounts
     app[LOGINS] = accounts
     app[PROXIES] = Proxies(config.server.trusted_proxies)
-    app[TEMPLATES] = Templates()
+    templates = Templates()
+    templates.hooks.append(notifications_pages.unread_badge)
+    app[TEMPLATES] = templates
     app[HTML_ERRORS] = site_pages.error_page
     app.cleanup_ctx.append(_database)
 

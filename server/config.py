@@ -91,6 +91,7 @@ class BookingSettings:
     hold_minutes: int = field(default=10, metadata={"min": 1, "max": 120})
     join_early_minutes: int = field(default=5, metadata={"min": 0, "max": 60})
     max_unpaid_holds: int = field(default=2, metadata={"min": 1, "max": 50})
+    bookings_per_minute: int = field(default=5, metadata={"min": 1, "max": 1000})
 
 
 @dataclass(frozen=True)

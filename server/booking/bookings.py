@@ -8,6 +8,7 @@ the same start.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, get_args
@@ -194,6 +195,7 @@ class Bookings:
     # -- booking --------------------------------------------------------------------------------
 
     async def create(self, mentee: User, body: NewBooking) -> Booking:
+        await self._check_rate(mentee.id)
         start = parse_instant(body.start, "start")
         if not body.accept_policy:
             raise ApiError(
@@ -215,6 +217,27 @@ class Bookings:
         return await self._insert(
             mentee.id, profile, start, body.topic, body.agenda, body.record, cap_holds=True
         )
+
+    async def _check_rate(self, mentee_id: int) -> None:
+        """At most [booking] bookings_per_minute new bookings a minute per user (PRD 14.1)."""
+        since = self.clock() - timedelta(minutes=1)
+        async with self.db.read() as s:
+            count, oldest = (
+                await s.execute(
+                    select(func.count(), func.min(Booking.created_at)).where(
+                        Booking.mentee_id == mentee_id, Booking.created_at > since
+                    )
+                )
+            ).one()
+        if count >= self.settings.bookings_per_minute:
+            wait = max(1, math.ceil((oldest - since).total_seconds()))
+            raise ApiError(
+                429,
+                "too_many_requests",
+                f"at most {self.settings.bookings_per_minute} bookings a minute; "
+                f"try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            )
 
     async def _taken(self, mentor_id: int, start: datetime, end: datetime) -> bool:
         async with self.db.read() as s:

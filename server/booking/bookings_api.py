@@ -49,7 +49,7 @@ class BookingQuery:
     "Book a free slot: the booking holds it, pending payment",
     body=NewBooking,
     status=201,
-    errors=(400, 401, 404, 409, 502),
+    errors=(400, 401, 404, 409, 429, 502),
     login=True,
     links=(
         link("booking", "GET /api/bookings/{booking_id}", booking_id=BOOKING_ID),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,13 @@ def iso_utc(at: datetime | None) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else ""
 
 
+ContextHook = Callable[[web.Request], Awaitable[dict[str, Any]]]
+
+
 class Templates:
     def __init__(self) -> None:
+        # What domains add to every page (the notifications badge); app.py registers them.
+        self.hooks: list[ContextHook] = []
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(web_assets.TEMPLATES),
             autoescape=jinja2.select_autoescape(["html"]),
@@ -44,7 +50,11 @@ class Templates:
         self, request: web.Request, name: str, context: dict[str, Any], status: int = 200
     ) -> web.Response:
         session = await get_session(request)
+        extra: dict[str, Any] = {}
+        for hook in self.hooks:
+            extra.update(await hook(request))
         page = self.env.get_template(name).render(
+            **extra,
             user=current_user(request),
             csrf_token=csrf_token(session),
             request_id=request.get(REQUEST_ID, ""),

@@ -310,6 +310,15 @@ class Notifications:
             )
         return list(rows), total, unread
 
+    async def unread_count(self, user_id: int) -> int:
+        async with self.db.read() as s:
+            count = await s.scalar(
+                select(func.count()).where(
+                    Notification.user_id == user_id, Notification.read_at.is_(None)
+                )
+            )
+        return int(count or 0)
+
     async def mark_read(self, user_id: int, notification_id: int | None = None) -> int:
         async with self.db.write() as s:
             query = update(Notification).where(

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 
+from server.app import create_app
 from server.booking.mentors import MENTORS
 from server.payments.money import MONEY
+from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
 from tests.support import images
 from tests.support.booking import Site, book, first_slot, pay
 
@@ -203,3 +205,27 @@ async def test_item_9_the_simulators_checkout_key_cannot_sign_webhooks(site: Sit
     webhook_signature = hmac.new(gateway.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
     assert gateway.verify_webhook(body, webhook_signature)
     assert gateway.checkout_secret != gateway.webhook_secret
+
+
+async def test_booking_is_rate_limited_per_user(
+    aiohttp_client: Any, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Issue 14 (PRD 14.1): at most [booking] bookings_per_minute bookings a minute."""
+    config = make_config(
+        tmp_path,
+        MICROMENTOR_BOOKING_BOOKINGS_PER_MINUTE="2",
+        MICROMENTOR_BOOKING_MAX_UNPAID_HOLDS="10",
+    )
+    client = await aiohttp_client(create_app(config, clock=clock, passwords=FAST_PASSWORDS))
+    site = Site(client.server, aiohttp_client)
+    _mentor, mentor_id, _token = await site.mentor()
+    mentee, _id, token = await site.user("mentee@example.org")
+    for index in range(2):
+        made = await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id, index))
+        assert made.status == 201
+    refused = await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id, 2))
+    assert refused.status == 429
+    assert int(refused.headers["Retry-After"]) == 60
+    clock.advance(seconds=61)
+    again = await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id, 2))
+    assert again.status == 201, await again.text()

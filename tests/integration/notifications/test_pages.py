@@ -26,6 +26,8 @@ async def test_without_smtp_mail_waits_in_the_outbox_for_administrators(site: Si
     )
     await site.server.app[NOTIFICATIONS].tick()
 
+    dashboard = await (await mentee.get("/dashboard")).text()
+    assert 'aria-label="1 unread"' in dashboard  # the badge in the menu
     listed: dict[str, Any] = await (await mentee.get("/api/notifications")).json()
     assert listed["unread"] == 1 and listed["total"] == 1
     (item,) = listed["items"]
@@ -34,6 +36,7 @@ async def test_without_smtp_mail_waits_in_the_outbox_for_administrators(site: Si
     assert page.status == 200 and "is booked" in await page.text()
     after = await (await mentee.get("/api/notifications")).json()
     assert after["unread"] == 0  # the page marks them read
+    assert "unread" not in await (await mentee.get("/dashboard")).text()
 
     assert (await mentee.get("/admin/outbox")).status == 403
     admin, _admin_token = await site.admin()
