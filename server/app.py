@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -55,6 +54,8 @@ from turn.credentials import ephemeral, turn_urls
 
 log = logging.getLogger("micromentor")
 
+# How long shutting down waits for a notifications round in progress.
+NOTIFICATIONS_STOP_SECONDS = 30
 # JSON bodies and forms are small; a larger body is refused before it is read.
 MAX_BODY_BYTES = 256 * 1024
 
@@ -227,12 +228,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _notifications_worker(app: web.Application) -> AsyncIterator[None]:
     """Notifications, reminders and mail delivery, every [notifications] poll_seconds."""
     stop = asyncio.Event()
-    worker = asyncio.get_running_loop().create_task(app[NOTIFICATIONS].run(stop, asyncio.sleep))
+    worker = asyncio.get_running_loop().create_task(app[NOTIFICATIONS].run(stop))
     yield
     stop.set()
-    worker.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await worker
+    try:  # let a round in progress finish its transaction; SMTP has its own timeout
+        await asyncio.wait_for(worker, NOTIFICATIONS_STOP_SECONDS)
+    except TimeoutError:
+        log.warning("notifications: the last round did not finish in time; it was stopped")
 
 
 def _redacted(url: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -77,13 +78,16 @@ class Notifications:
         await self.run_due_jobs()
         await self.deliver()
 
-    async def run(self, stop: asyncio.Event, sleep: Callable[[float], Awaitable[None]]) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
+        """A round every [notifications] poll_seconds until `stop` is set; a round in progress
+        finishes first."""
         while not stop.is_set():
             try:
                 await self.tick()
             except Exception:
                 log.exception("notifications: a round failed; the next one retries")
-            await sleep(self.settings.poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.poll_seconds)
 
     # -- events -> notifications, mail, reminders --------------------------------------------------
 
