@@ -28,6 +28,9 @@ from server.calls.demo import DEMO_KEY
 from server.calls.service import CALLS, Calls
 from server.clock import Clock, utc_now
 from server.config import CONFIG, Config
+from server.conversations import api as conversations_api
+from server.conversations import pages as conversations_pages
+from server.conversations.service import CONVERSATIONS, Conversations
 from server.db.engine import DATABASE, Database
 from server.db.migrate import upgrade
 from server.http import pages as site_pages
@@ -150,6 +153,7 @@ def create_app(
         send=smtp_sender(config.email),
     )
     app[NOTIFICATIONS] = notifications
+    app[CONVERSATIONS] = Conversations(db, clock=clock)
     app.cleanup_ctx.append(_notifications_worker)
     app[METRICS] = Metrics(calls.rooms)
     app[CALLS] = calls
@@ -174,6 +178,8 @@ def create_app(
             *payments_pages.routes,
             *calls_api.routes,
             *calls_pages.routes,
+            *conversations_api.routes,
+            *conversations_pages.routes,
             *notifications_api.routes,
             *notifications_pages.routes,
             *site_pages.routes,

@@ -204,6 +204,16 @@ class ChatLine(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ConversationRead(Base):
+    """How far a participant has read a booking's conversation (its read receipt)."""
+
+    __tablename__ = "conversation_reads"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    last_read_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
 MENTOR_STATUSES = ("pending", "approved", "rejected")
 
 

@@ -27,6 +27,7 @@ LOGGED_IN = [
     "/admin/mentors",
     "/admin/payouts",
     "/notifications",
+    "/conversations",
     "/admin/outbox",
     "/no-such-page",
 ]

@@ -22,7 +22,15 @@ ALLOWED = {
     "web": set(),
 }
 # The domains of server/: each holds its service, handlers, pages and routes.
-DOMAINS = ("accounts", "booking", "payments", "calls", "notifications", "operations")
+DOMAINS = (
+    "accounts",
+    "booking",
+    "payments",
+    "calls",
+    "conversations",
+    "notifications",
+    "operations",
+)
 # Plumbing that every domain may use and that never imports a domain.
 PLUMBING = ("http", "db")
 MAX_MODULES_PER_FOLDER = 12

@@ -1,0 +1,1 @@
+"""Conversations through the real app."""
