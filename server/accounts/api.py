@@ -21,7 +21,7 @@ from server.accounts.service import (
     WrongPassword,
 )
 from server.db.models import User
-from server.http.errors import ApiError
+from server.http.errors import ApiError, too_many
 from server.http.requests import client_address, read_body
 from server.http.routes import RouteTable
 from server.http.schema import BodyError
@@ -88,15 +88,6 @@ async def register(request: web.Request) -> web.Response:
     except SignUpsThrottled as exc:
         raise too_many(exc.retry_after_seconds, "too many new accounts from your address") from None
     return ok(UserResponse(UserOut.of(user)), 201)
-
-
-def too_many(retry_after_seconds: int, what: str) -> ApiError:
-    return ApiError(
-        429,
-        "too_many_attempts",
-        f"{what}; try again in {retry_after_seconds} seconds",
-        headers={"Retry-After": str(retry_after_seconds)},
-    )
 
 
 @routes.post(

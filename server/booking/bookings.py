@@ -35,7 +35,7 @@ from server.db.models import (
     MentorProfile,
     User,
 )
-from server.http.errors import ApiError
+from server.http.errors import ApiError, too_many
 
 Topic = Literal[
     "DSA Problem Solving",
@@ -230,14 +230,8 @@ class Bookings:
                 )
             ).one()
         if count >= self.settings.bookings_per_minute:
-            wait = max(1, math.ceil((oldest - since).total_seconds()))
-            raise ApiError(
-                429,
-                "too_many_requests",
-                f"at most {self.settings.bookings_per_minute} bookings a minute; "
-                f"try again in {wait} seconds",
-                headers={"Retry-After": str(wait)},
-            )
+            wait = math.ceil((oldest - since).total_seconds())
+            raise too_many(wait, f"at most {self.settings.bookings_per_minute} bookings a minute")
 
     async def _taken(self, mentor_id: int, start: datetime, end: datetime) -> bool:
         async with self.db.read() as s:

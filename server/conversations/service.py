@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.models import Booking, ChatLine, ConversationRead, User
-from server.http.errors import ApiError
+from server.http.errors import ApiError, too_many
 from server.http.schema import BodyError, check_text
 
 # A booking has a conversation once it was confirmed: these statuses, or a payment behind it.
@@ -136,13 +136,8 @@ class Conversations:
             )
         ).one()
         if count >= self.messages_per_minute:
-            wait = max(1, math.ceil((oldest - since).total_seconds()))
-            raise ApiError(
-                429,
-                "too_many_requests",
-                f"at most {self.messages_per_minute} messages a minute; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
+            wait = math.ceil((oldest - since).total_seconds())
+            raise too_many(wait, f"at most {self.messages_per_minute} messages a minute")
 
     async def mark_read(self, user: User, booking_id: int) -> None:
         """Everything in the conversation up to now counts as read by `user`."""

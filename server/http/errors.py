@@ -58,6 +58,17 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def too_many(retry_after_seconds: int, what: str) -> ApiError:
+    """A 429 for a rate limit: says what was too many and when to try again (Retry-After)."""
+    wait = max(1, retry_after_seconds)
+    return ApiError(
+        429,
+        "too_many_attempts",
+        f"{what}; try again in {wait} seconds",
+        headers={"Retry-After": str(wait)},
+    )
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **{k: v for k, v in extra.items() if v}}}
 
