@@ -25,7 +25,7 @@ async def call_page(request: web.Request) -> web.Response:
     if role is None:
         # The same answer as for a booking that does not exist: nothing is confirmed.
         raise ApiError(404, "not_found", "There is no such call.")
-    other_id = booking.mentee_id if role == "mentor" else booking.mentor_id
+    other_id = booking.other_than(user.id)
     other = await request.app[ACCOUNTS].get(other_id)
     context = {
         "booking": booking,

@@ -71,12 +71,9 @@ async def list_conversations(request: web.Request) -> web.Response:
 async def list_messages(request: web.Request) -> web.Response:
     user = require_user(request)
     query: HistoryQuery = query_of(request, HistoryQuery)
-    booking_id = path_id(request, "booking_id")
     conversations = request.app[CONVERSATIONS]
-    lines, older = await conversations.messages(
-        user, booking_id, before=query.before, limit=query.limit
-    )
-    booking = await conversations.visible(user, booking_id)
+    booking = await conversations.visible(user, path_id(request, "booking_id"))
+    lines, older = await conversations.messages(booking, before=query.before, limit=query.limit)
     return web.json_response(
         {
             "items": [message_json(line, booking) for line in lines],
@@ -97,10 +94,9 @@ async def list_messages(request: web.Request) -> web.Response:
 async def send_message(request: web.Request) -> web.Response:
     user = require_user(request)
     body = await read_body(request, NewMessage)
-    booking_id = path_id(request, "booking_id")
     conversations = request.app[CONVERSATIONS]
-    line = await conversations.send(user, booking_id, body.text)
-    booking = await conversations.visible(user, booking_id)
+    booking = await conversations.visible(user, path_id(request, "booking_id"))
+    line = await conversations.send(user, booking, body.text)
     return web.json_response({"message": message_json(line, booking)}, status=201)
 
 

@@ -27,20 +27,16 @@ async def conversations_page(request: web.Request) -> web.Response:
 async def _conversation(
     request: web.Request, user: User, *, error: str = "", status: int = 200
 ) -> web.Response:
-    booking_id = path_id(request, "booking_id")
     conversations = request.app[CONVERSATIONS]
-    booking = await conversations.visible(user, booking_id)
-    lines, older = await conversations.messages(user, booking_id, before=None, limit=100)
-    await conversations.mark_read(user, booking_id)
-    other_id = booking.mentee_id if booking.mentor_id == user.id else booking.mentor_id
-    summaries = {s.booking.id: s for s in await conversations.of_user(user)}
+    booking = await conversations.visible(user, path_id(request, "booking_id"))
+    lines, older = await conversations.messages(booking, before=None, limit=100)
+    await conversations.mark_read(user, booking.id)
     context = {
         "booking": booking,
         "lines": lines,
         "older": older,
         "me": user.id,
-        "other": summaries[booking.id].other if booking.id in summaries else None,
-        "other_id": other_id,
+        "other": await conversations.other_of(booking, user),
         "read_by_other": await conversations.read_by_other(booking, user),
         "error": error,
         "max_chars": MAX_MESSAGE_CHARS,
@@ -64,12 +60,10 @@ async def conversation_submit(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     form = await read_form(request)
     text = form.get("text")
+    conversations = request.app[CONVERSATIONS]
+    booking = await conversations.visible(user, path_id(request, "booking_id"))
     try:
-        await request.app[CONVERSATIONS].send(
-            user, path_id(request, "booking_id"), text if isinstance(text, str) else ""
-        )
+        await conversations.send(user, booking, text if isinstance(text, str) else "")
     except ApiError as exc:
-        if exc.status == 404:
-            raise
         return await _conversation(request, user, error=exc.message, status=exc.status)
-    raise web.HTTPSeeOther(f"/conversations/{path_id(request, 'booking_id')}#latest")
+    raise web.HTTPSeeOther(f"/conversations/{booking.id}#latest")

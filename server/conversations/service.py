@@ -67,8 +67,7 @@ class Conversations:
             ).all()
             found = []
             for booking in (b for b in bookings if has_conversation(b)):
-                other_id = booking.mentee_id if booking.mentor_id == user.id else booking.mentor_id
-                other = await s.get(User, other_id)
+                other = await s.get(User, booking.other_than(user.id))
                 last = await s.scalar(
                     select(ChatLine)
                     .where(ChatLine.booking_id == booking.id)
@@ -95,21 +94,25 @@ class Conversations:
         )
         return int(count or 0)
 
-    async def messages(
-        self, user: User, booking_id: int, *, before: int | None, limit: int
-    ) -> tuple[list[ChatLine], bool]:
-        """Up to `limit` messages before the id `before` (or the newest), oldest first, and
-        whether there are older ones."""
-        await self.visible(user, booking_id)
+    async def other_of(self, booking: Booking, user: User) -> User | None:
+        """The participant who is not `user`."""
         async with self.db.read() as s:
-            query = select(ChatLine).where(ChatLine.booking_id == booking_id)
+            return await s.get(User, booking.other_than(user.id))
+
+    async def messages(
+        self, booking: Booking, *, before: int | None, limit: int
+    ) -> tuple[list[ChatLine], bool]:
+        """Up to `limit` messages of a `visible` booking before the id `before` (or the
+        newest), oldest first, and whether there are older ones."""
+        async with self.db.read() as s:
+            query = select(ChatLine).where(ChatLine.booking_id == booking.id)
             if before is not None:
                 query = query.where(ChatLine.id < before)
             rows = (await s.scalars(query.order_by(ChatLine.id.desc()).limit(limit + 1))).all()
         return list(reversed(rows[:limit])), len(rows) > limit
 
-    async def send(self, user: User, booking_id: int, text: str) -> ChatLine:
-        await self.visible(user, booking_id)
+    async def send(self, user: User, booking: Booking, text: str) -> ChatLine:
+        """Writes `user`'s message into a `visible` booking's conversation."""
         text = text.strip()
         try:
             check_text(text, "text")
@@ -120,10 +123,10 @@ class Conversations:
         now = self.clock()
         async with self.db.write() as s:
             await self._check_rate(s, user.id, now)
-            line = ChatLine(booking_id=booking_id, sender_id=user.id, text=text, at=now)
+            line = ChatLine(booking_id=booking.id, sender_id=user.id, text=text, at=now)
             s.add(line)
             await s.flush()
-        await self.mark_read(user, booking_id)  # what you wrote, you have read
+        await self.mark_read(user, booking.id)  # what you wrote, you have read
         return line
 
     async def _check_rate(self, s: Any, user_id: int, now: datetime) -> None:
@@ -147,17 +150,14 @@ class Conversations:
             )
             read = await s.get(ConversationRead, (booking_id, user.id))
             if read is None:
-                s.add(ConversationRead(booking_id=booking_id, user_id=user.id, last_read_id=0))
-                await s.flush()
-                read = await s.get(ConversationRead, (booking_id, user.id))
-            assert read is not None
+                read = ConversationRead(booking_id=booking_id, user_id=user.id, last_read_id=0)
+                s.add(read)
             read.last_read_id = max(read.last_read_id, int(newest or 0))
 
     async def read_by_other(self, booking: Booking, user: User) -> int:
         """The id up to which the other participant has read (for "seen" marks)."""
-        other = booking.mentee_id if booking.mentor_id == user.id else booking.mentor_id
         async with self.db.read() as s:
-            read = await s.get(ConversationRead, (booking.id, other))
+            read = await s.get(ConversationRead, (booking.id, booking.other_than(user.id)))
         return read.last_read_id if read else 0
 
 

@@ -176,6 +176,10 @@ class Booking(Base):
     def booked_end(self) -> datetime:
         return self.starts_at + timedelta(seconds=self.duration_seconds)
 
+    def other_than(self, user_id: int) -> int:
+        """The other participant's id, for one of the two."""
+        return self.mentee_id if user_id == self.mentor_id else self.mentor_id
+
     def role_of(self, user_id: int) -> str | None:
         if user_id == self.mentor_id:
             return "mentor"
