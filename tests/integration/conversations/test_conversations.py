@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from server.calls.service import CALLS
@@ -14,11 +13,6 @@ from tests.conftest import FakeClock
 from tests.support.booking import Site, book, first_slot, pay
 
 Client = TestClient[Any, Any]
-
-
-@pytest.fixture
-async def site(client: Client, aiohttp_client: Any) -> Site:
-    return Site(client.server, aiohttp_client)
 
 
 async def booked(site: Site) -> tuple[int, Client, str, Client, str]:

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient
-
 from server.notifications.service import NOTIFICATIONS
 from tests.conftest import PASSWORD, login
 from tests.support.booking import Site, book, first_slot, pay
-
-
-@pytest.fixture
-async def site(client: TestClient[Any, Any], aiohttp_client: Any) -> Site:
-    return Site(client.server, aiohttp_client)
 
 
 async def test_without_smtp_mail_waits_in_the_outbox_for_administrators(site: Site) -> None:
