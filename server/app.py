@@ -23,12 +23,13 @@ from server.booking.bookings import BOOKINGS, CHECKOUT, JOIN_EARLY, Bookings
 from server.booking.mentors import MENTORS, Mentors
 from server.calls import api as calls_api
 from server.calls import pages as calls_pages
-from server.calls.api import CALL_HUB, JOIN_KEY, TURN_SECRET
+from server.calls.api import CALL_HUB, CHATS, JOIN_KEY, TURN_SECRET
 from server.calls.demo import DEMO_KEY
 from server.calls.service import CALLS, Calls
 from server.clock import Clock, utc_now
 from server.config import CONFIG, Config
 from server.conversations import api as conversations_api
+from server.conversations import live as conversations_live
 from server.conversations import pages as conversations_pages
 from server.conversations.service import CONVERSATIONS, Conversations
 from server.db.engine import DATABASE, Database
@@ -41,6 +42,7 @@ from server.http.routes import add_routes
 from server.http.security import LOGINS, csrf_middleware, install_sessions, user_middleware
 from server.http.templating import TEMPLATES, Templates
 from server.keys import derive, load_or_create
+from server.live import LIVE, LiveHub
 from server.notifications import api as notifications_api
 from server.notifications import pages as notifications_pages
 from server.notifications.service import NOTIFICATIONS, Notifications
@@ -88,7 +90,7 @@ def create_app(
     app[LOGINS] = accounts
     app[PROXIES] = Proxies(config.server.trusted_proxies)
     templates = Templates()
-    templates.hooks.append(notifications_pages.unread_badge)
+    templates.hooks.extend([conversations_pages.unread_badge, notifications_pages.unread_badge])
     app[TEMPLATES] = templates
     app[HTML_ERRORS] = site_pages.error_page
     app.cleanup_ctx.append(_database)
@@ -143,6 +145,8 @@ def create_app(
         else None,
         observers=[lambda event: app[METRICS].on_room_event(event)],
     )
+    live = LiveHub()
+    app[LIVE] = live
     notifications = Notifications(
         db,
         config.notifications,
@@ -151,9 +155,19 @@ def create_app(
         sender=config.email.from_address,
         unsubscribe_key=derive(secret, "unsubscribe"),
         send=smtp_sender(config.email),
+        live=live,
     )
     app[NOTIFICATIONS] = notifications
-    app[CONVERSATIONS] = Conversations(db, clock=clock)
+    conversations = Conversations(
+        db,
+        clock=clock,
+        files=config.data_dir / "attachments",
+        digest_after=timedelta(minutes=config.notifications.digest_minutes),
+        live=live,
+    )
+    app[CONVERSATIONS] = conversations
+    app[CHATS] = conversations  # the call's chat is the booking's conversation
+    live.greeters.extend([conversations.unread_counts, notifications.unread_counts])
     app.cleanup_ctx.append(_notifications_worker)
     app[METRICS] = Metrics(calls.rooms)
     app[CALLS] = calls
@@ -179,6 +193,7 @@ def create_app(
             *calls_api.routes,
             *calls_pages.routes,
             *conversations_api.routes,
+            *conversations_live.routes,
             *conversations_pages.routes,
             *notifications_api.routes,
             *notifications_pages.routes,

@@ -128,6 +128,7 @@ class NotificationSettings:
     reminder_minutes: int = field(default=15, metadata={"min": 1, "max": 1440})
     poll_seconds: int = field(default=5, metadata={"min": 1, "max": 3600})
     max_attempts: int = field(default=8, metadata={"min": 1, "max": 50})
+    digest_minutes: int = field(default=30, metadata={"min": 1, "max": 10080})
 
 
 SECTIONS: dict[str, type] = {

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -17,8 +16,8 @@ from server.http.errors import ApiError
 from server.http.formats import iso
 from server.http.requests import path_id
 from server.http.routes import QueryParam, RouteTable
-from server.http.security import require_user
-from signaling.connection import CallConnection, CallHub
+from server.http.security import require_user, same_origin
+from signaling.connection import CallConnection, CallHub, ChatStore
 from signaling.token import JoinClaims, TokenError, sign, verify
 from turn.credentials import ephemeral, turn_urls
 
@@ -27,6 +26,7 @@ routes = RouteTable("calls")
 CALL_HUB = web.AppKey("call_hub", CallHub)
 JOIN_KEY = web.AppKey("join_key", bytes)
 TURN_SECRET = web.AppKey("turn_secret", str)
+CHATS = web.AppKey("chats", ChatStore)  # where lines typed in the call are kept
 TURN_MARGIN = timedelta(minutes=10)
 
 
@@ -118,19 +118,6 @@ def ice_servers_for(request: web.Request, user_id: int, call_end: datetime) -> l
     ]
 
 
-def origin_allowed(request: web.Request) -> bool:
-    """Browsers always send Origin on WebSockets; it must be this site."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser; the cookie and the token still apply
-    allowed = {f"{request.scheme}://{request.host}"}
-    configured = request.app[CONFIG].server.public_url
-    if configured:
-        parts = urlsplit(configured)
-        allowed.add(f"{parts.scheme}://{parts.netloc}")
-    return origin in allowed
-
-
 @routes.get(
     "/ws/call/{booking_id}",
     "The call WebSocket (docs/api.md, 'The call WebSocket')",
@@ -140,7 +127,7 @@ def origin_allowed(request: web.Request) -> bool:
     query=(QueryParam("token", "The token from the join endpoint", required=True),),
 )
 async def call_socket(request: web.Request) -> web.StreamResponse:
-    if not origin_allowed(request):
+    if not same_origin(request):
         raise ApiError(403, "bad_origin", "this call socket only accepts this site's pages")
     user = require_user(request)
     booking = await booking_or_404(request)
@@ -180,7 +167,7 @@ async def call_socket(request: web.Request) -> web.StreamResponse:
         user.name,
         send=send,
         close=close,
-        chats=calls,
+        chats=request.app[CHATS],
         hub=request.app[CALL_HUB],
         now=calls.clock,
         messages_per_second=config.signaling.messages_per_second,

@@ -21,7 +21,7 @@ from media.rooms import Rooms
 from media.timer import Sleep
 from server.clock import Clock
 from server.db.engine import Database
-from server.db.models import Booking, ChatLine, call_outcome
+from server.db.models import Booking, call_outcome
 
 log = logging.getLogger("micromentor.calls")
 JOINABLE = ("confirmed", "in_call")
@@ -199,21 +199,6 @@ class Calls:
         """Tells the money side how the call went (after the outcome is stored)."""
         if self._on_outcome is not None:
             await self._on_outcome(booking.id, call_outcome(booking))
-
-    async def save_chat(self, room_id: str, role: Role, text: str, at: datetime) -> None:
-        async with self.db.write() as s:
-            booking = await s.get(Booking, int(room_id))
-            if booking is None:
-                return
-            sender = booking.mentor_id if role == "mentor" else booking.mentee_id
-            s.add(ChatLine(booking_id=booking.id, sender_id=sender, text=text, at=at))
-
-    async def chat_lines(self, booking_id: int) -> list[ChatLine]:
-        async with self.db.read() as s:
-            rows = await s.scalars(
-                select(ChatLine).where(ChatLine.booking_id == booking_id).order_by(ChatLine.id)
-            )
-            return list(rows)
 
     async def finish_overdue(self) -> int:
         """Ends calls whose time ran out: an open room is closed (its end decides the outcome);

@@ -1,20 +1,47 @@
 """The conversations pages: the list, and one conversation with a form to write. They work
-without JavaScript; messages are shown as text, never as HTML."""
+without JavaScript (text only); with it, web/static/live.js makes them live and adds files.
+Messages are shown as safe Markdown (server/conversations/markdown.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from aiohttp import web
 
+from server.conversations.attachments import ALLOWED, KINDS
+from server.conversations.markdown import render
 from server.conversations.service import CONVERSATIONS, MAX_MESSAGE_CHARS
+from server.conversations.shapes import Posted, attachment_url
 from server.db.models import User
 from server.http.errors import ApiError
-from server.http.requests import path_id, read_form
-from server.http.routes import RouteTable
-from server.http.security import require_user
+from server.http.requests import path_id, query_of, read_form
+from server.http.routes import QueryParam, RouteTable
+from server.http.security import current_user, require_user
 from server.http.templating import TEMPLATES
 
 routes = RouteTable("pages")
 C = r"{booking_id:\d+}"
+SHOWN = 50
+ACCEPT = ",".join(
+    sorted(
+        {k.content_type.split(";")[0] for k in KINDS.values()}
+        | {f".{ext}" for k in KINDS.values() for ext in k.extensions}
+    )
+)
+
+
+@dataclass(frozen=True)
+class Older:
+    before: int | None = field(default=None, metadata={"minimum": 1})
+
+
+async def unread_badge(request: web.Request) -> dict[str, Any]:
+    """Every page's count of unread messages, for the menu."""
+    user = current_user(request)
+    if user is None:
+        return {"unread_messages": 0}
+    return {"unread_messages": await request.app[CONVERSATIONS].unread_total(user.id)}
 
 
 @routes.page("/conversations", "Your conversations", login=True)
@@ -29,22 +56,38 @@ async def _conversation(
 ) -> web.Response:
     conversations = request.app[CONVERSATIONS]
     booking = await conversations.visible(user, path_id(request, "booking_id"))
-    lines, older = await conversations.messages(booking, before=None, limit=100)
-    await conversations.mark_read(user, booking.id)
+    before = query_of(request, Older).before if request.method == "GET" else None
+    posted, older = await conversations.messages(booking, before=before, limit=SHOWN)
+    if before is None:
+        await conversations.mark_read(user, booking)
     context = {
         "booking": booking,
-        "lines": lines,
-        "older": older,
+        "items": [
+            (p, render(p.line.text), p.attachment and attachment_url(p.attachment)) for p in posted
+        ],
+        "older": posted[0].line.id if older and posted else None,
+        "paged": before is not None,
         "me": user.id,
         "other": await conversations.other_of(booking, user),
         "read_by_other": await conversations.read_by_other(booking, user),
         "error": error,
         "max_chars": MAX_MESSAGE_CHARS,
+        "accept": ACCEPT,
+        "allowed": ALLOWED,
     }
     return await request.app[TEMPLATES].render(request, "conversation.html", context, status)
 
 
-@routes.page(f"/conversations/{C}", "A conversation with the other side of a booking", login=True)
+def _file_url(posted: Posted) -> str | None:
+    return attachment_url(posted.attachment) if posted.attachment else None
+
+
+@routes.page(
+    f"/conversations/{C}",
+    "A conversation with the other side of a booking",
+    login=True,
+    query=(QueryParam("before", "show the messages older than this id", "integer"),),
+)
 async def conversation_page(request: web.Request) -> web.Response:
     return await _conversation(request, require_user(request))
 

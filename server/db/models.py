@@ -199,13 +199,32 @@ def call_outcome(booking: Booking) -> Literal["completed", "mentor_no_show", "me
 
 class ChatLine(Base):
     __tablename__ = "chat_lines"
-    __table_args__ = (Index("ix_chat_lines_booking_at", "booking_id", "at"),)
+    __table_args__ = (
+        Index("ix_chat_lines_booking_at", "booking_id", "at"),
+        Index("ix_chat_lines_sender_at", "sender_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
     sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    text: Mapped[str] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Attachment(Base):
+    """A file sent with a message: stored under the data directory as `stored_as`, its type
+    read from its content."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("chat_lines.id"), unique=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_as: Mapped[str] = mapped_column(String(80))
 
 
 class ConversationRead(Base):
@@ -216,6 +235,8 @@ class ConversationRead(Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     last_read_id: Mapped[int] = mapped_column(Integer, default=0)
+    # The newest message already counted in an unread-message digest mail.
+    mailed_up_to: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 MENTOR_STATUSES = ("pending", "approved", "rejected")

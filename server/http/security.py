@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
@@ -24,6 +24,7 @@ from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
+from server.config import CONFIG
 from server.db.models import User
 from server.http.errors import ApiError, Handler, is_api
 from server.http.requests import is_https, read_form
@@ -164,3 +165,16 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def same_origin(request: web.Request) -> bool:
+    """Browsers always send Origin on WebSockets; it must be this site."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser; the cookie and the token still apply
+    allowed = {f"{request.scheme}://{request.host}"}
+    configured = request.app[CONFIG].server.public_url
+    if configured:
+        parts = urlsplit(configured)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin in allowed

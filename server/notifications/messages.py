@@ -16,6 +16,7 @@ KINDS = {
     "booking_cancelled": "Cancellations",
     "application_decided": "Your mentor application",
     "payout_settled": "Payouts",
+    "message_digest": "Messages still unread after a while",
 }
 
 
@@ -29,6 +30,7 @@ class Message:
     body: str
     link: str
     attachment: tuple[str, str, bytes] | None = None  # (file name, content type, bytes)
+    in_app: bool = True  # False: mail only (the menu's badge already says it in the app)
 
 
 def when(at: datetime) -> str:
@@ -115,7 +117,7 @@ def booking_cancelled(
                 user,
                 "booking_cancelled",
                 f"Your call with {names[other]} on {when(starts_at)} is cancelled",
-                f"{who} cancelled it. {money}",
+                f"{who} {money}",
                 "/dashboard",
             )
         )
@@ -154,3 +156,29 @@ def payout_settled(*, mentor_id: int, paid: bool, net_paise: int, reference: str
         title = "A payout could not be transferred"
         body = "The money is back in your wallet. Check your payout details and withdraw again."
     return [Message(mentor_id, "payout_settled", title, body, "/payouts")]
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A conversation's messages a digest tells of."""
+
+    booking_id: int
+    other_name: str
+    count: int
+    first: str
+
+
+def message_digest(*, user_id: int, unread: list[Unread]) -> list[Message]:
+    total = sum(u.count for u in unread)
+    title = f"{total} unread message{'s' if total != 1 else ''} on micromentor"
+    parts = []
+    for u in unread:
+        snippet = " ".join(u.first.split())
+        snippet = snippet if len(snippet) <= 140 else snippet[:139] + "…"
+        many = f"{u.count} messages" if u.count != 1 else "a message"
+        parts.append(
+            f"{u.other_name} sent you {many}, the first:\n  {snippet}\n"
+            f"  Read and reply: {{url}}/conversations/{u.booking_id}"
+        )
+    body = "Messages are waiting for you.\n\n" + "\n\n".join(parts)
+    return [Message(user_id, "message_digest", title, body, "/conversations", in_app=False)]

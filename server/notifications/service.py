@@ -22,15 +22,19 @@ from email.message import EmailMessage
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server.booking.invites import invite
 from server.clock import Clock
 from server.config import NotificationSettings
+from server.conversations.service import DIGEST_JOB, digest_key
 from server.db.engine import Database
 from server.db.models import (
     Booking,
+    ChatLine,
+    ConversationRead,
     DomainEvent,
     EmailOptOut,
     Job,
@@ -40,8 +44,9 @@ from server.db.models import (
     Payout,
     User,
 )
+from server.live import LiveHub
 from server.notifications import messages
-from server.notifications.messages import Message
+from server.notifications.messages import Message, Unread
 
 log = logging.getLogger("micromentor.notifications")
 Send = Callable[[EmailMessage], Awaitable[None]]
@@ -62,6 +67,7 @@ class Notifications:
         sender: str,
         unsubscribe_key: bytes,
         send: Send | None = None,
+        live: LiveHub | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -70,6 +76,7 @@ class Notifications:
         self.sender = sender
         self.unsubscribe_key = unsubscribe_key
         self.send = send  # None: no SMTP server; mail waits in the outbox
+        self.live = live or LiveHub()
 
     # -- the worker ------------------------------------------------------------------------------
 
@@ -92,6 +99,7 @@ class Notifications:
     # -- events -> notifications, mail, reminders --------------------------------------------------
 
     async def handle_events(self) -> int:
+        told: set[int] = set()
         async with self.db.write() as s:
             events = (
                 await s.scalars(
@@ -104,8 +112,9 @@ class Notifications:
             ).all()
             for event in events:
                 for message in await self._messages_for(s, event):
-                    await self._add(s, message)
+                    await self._add(s, message, told)
                 event.handled_at = self.clock()
+        await self._announce(told)
         return len(events)
 
     async def _messages_for(self, s: AsyncSession, event: DomainEvent) -> list[Message]:
@@ -182,6 +191,7 @@ class Notifications:
 
     async def run_due_jobs(self) -> int:
         now = self.clock()
+        told: set[int] = set()
         async with self.db.write() as s:
             jobs = (
                 await s.scalars(
@@ -199,9 +209,15 @@ class Notifications:
             ).all()
             for job in jobs:
                 if job.kind == "reminder":
-                    for message in await self._reminder(s, job.subject_id):
-                        await self._add(s, message)
+                    found = await self._reminder(s, job.subject_id)
+                elif job.kind == DIGEST_JOB:
+                    found = await self._digest(s, job.subject_id)
+                else:
+                    found = []
+                for message in found:
+                    await self._add(s, message, told)
                 job.done_at = now
+        await self._announce(told)
         return len(jobs)
 
     async def _reminder(self, s: AsyncSession, booking_id: int) -> list[Message]:
@@ -217,21 +233,70 @@ class Notifications:
             names={mentor.id: mentor.name, mentee.id: mentee.name},
         )
 
+    async def _digest(self, s: AsyncSession, user_id: int) -> list[Message]:
+        """The messages to `user_id` unread for [notifications] digest_minutes and not yet
+        mailed, as one mail; the next digest is planned for the younger ones."""
+        now = self.clock()
+        wait = timedelta(minutes=self.settings.digest_minutes)
+        read = aliased(ConversationRead)
+        rows = (
+            await s.execute(
+                select(ChatLine, Booking, read)
+                .join(Booking, Booking.id == ChatLine.booking_id)
+                .outerjoin(read, and_(read.booking_id == Booking.id, read.user_id == user_id))
+                .where(
+                    or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
+                    ChatLine.sender_id != user_id,
+                    ChatLine.id > func.coalesce(read.last_read_id, 0),
+                    ChatLine.id > func.coalesce(read.mailed_up_to, 0),
+                )
+                .order_by(ChatLine.id)
+            )
+        ).all()
+        due: dict[int, list[ChatLine]] = {}
+        bookings: dict[int, tuple[Booking, ConversationRead | None]] = {}
+        younger: ChatLine | None = None
+        for line, booking, mark in rows:
+            if line.at <= now - wait:
+                due.setdefault(booking.id, []).append(line)
+                bookings[booking.id] = (booking, mark)
+            elif younger is None:
+                younger = line
+        key = digest_key(user_id, younger.id) if younger else ""
+        if younger is not None and await s.scalar(select(Job.id).where(Job.key == key)) is None:
+            s.add(Job(kind=DIGEST_JOB, key=key, subject_id=user_id, due_at=younger.at + wait))
+        unread = []
+        for booking_id, lines in due.items():
+            booking, found = bookings[booking_id]
+            mark: ConversationRead | None = found
+            if mark is None:
+                mark = ConversationRead(
+                    booking_id=booking_id, user_id=user_id, last_read_id=0, mailed_up_to=0
+                )
+                s.add(mark)
+            mark.mailed_up_to = lines[-1].id
+            other = await s.get(User, booking.other_than(user_id))
+            name = other.name if other else "Your mentor"
+            unread.append(Unread(booking_id, name, len(lines), lines[0].text or "(a file)"))
+        return messages.message_digest(user_id=user_id, unread=unread) if unread else []
+
     # -- one message: the in-app line, and the mail unless turned off ---------------------------
 
-    async def _add(self, s: AsyncSession, message: Message) -> None:
+    async def _add(self, s: AsyncSession, message: Message, told: set[int]) -> None:
         now = self.clock()
         body = message.body.replace("{url}", self.base_url)
-        s.add(
-            Notification(
-                user_id=message.user_id,
-                kind=message.kind,
-                title=message.title,
-                body=body,
-                link=message.link,
-                created_at=now,
+        if message.in_app:
+            told.add(message.user_id)
+            s.add(
+                Notification(
+                    user_id=message.user_id,
+                    kind=message.kind,
+                    title=message.title,
+                    body=body,
+                    link=message.link,
+                    created_at=now,
+                )
             )
-        )
         user = await s.get(User, message.user_id)
         if user is None or await s.get(EmailOptOut, (message.user_id, message.kind)):
             return
@@ -314,6 +379,17 @@ class Notifications:
             )
         return list(rows), total, unread
 
+    async def _announce(self, user_ids: set[int]) -> None:
+        """Tells the live sockets of `user_ids` their new count of unread notifications."""
+        for user_id in user_ids:
+            if self.live.online(user_id):
+                count = await self.unread_count(user_id)
+                await self.live.publish([user_id], {"type": "unread", "notifications": count})
+
+    async def unread_counts(self, user_id: int) -> dict[str, int]:
+        """What a live socket is told when it opens."""
+        return {"notifications": await self.unread_count(user_id)}
+
     async def unread_count(self, user_id: int) -> int:
         async with self.db.read() as s:
             count = await s.scalar(
@@ -331,7 +407,10 @@ class Notifications:
             if notification_id is not None:
                 query = query.where(Notification.id == notification_id)
             result = await s.execute(query.values(read_at=self.clock()))
-        return int(getattr(result, "rowcount", 0) or 0)
+        changed = int(getattr(result, "rowcount", 0) or 0)
+        if changed:
+            await self._announce({user_id})  # the user's other pages
+        return changed
 
     # -- delivery ----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from server.calls.service import CALLS
+from server.calls.api import CHATS
 from tests.conftest import FakeClock
 from tests.support.booking import Site, book, first_slot, pay
 
@@ -55,7 +55,7 @@ async def test_the_two_sides_write_and_see_unread_counts_and_receipts(site: Site
 async def test_the_calls_chat_is_the_same_conversation(site: Site, clock: FakeClock) -> None:
     """What the call socket stores (signaling's ChatStore) is the conversation's history."""
     booking_id, mentor, _mentor_token, _mentee, _mentee_token = await booked(site)
-    await site.server.app[CALLS].save_chat(str(booking_id), "mentee", "typed in the call", clock())
+    await site.server.app[CHATS].save_chat(str(booking_id), "mentee", "typed in the call", clock())
     history = await (await mentor.get(f"/api/conversations/{booking_id}/messages")).json()
     assert [m["text"] for m in history["items"]] == ["typed in the call"]
     assert history["items"][0]["from"] == "mentee"
