@@ -30,7 +30,10 @@ def _build() -> MarkdownIt:
     default_fence = md.renderer.rules["fence"]
 
     def link_open(_: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        tokens[idx].attrSet("rel", "nofollow noopener noreferrer")
+        token = tokens[idx]
+        if not _allowed_link(str(token.attrGet("href") or "")):
+            token.attrs.pop("href", None)  # "[x]()" has an empty one; it goes nowhere
+        token.attrSet("rel", "nofollow noopener noreferrer")
         return md.renderer.renderToken(tokens, idx, options, env)
 
     def fence(_: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:

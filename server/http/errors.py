@@ -83,7 +83,8 @@ def json_error(
 
 
 def is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or request.path == "/api"
+    """JSON answers (errors included) rather than pages: the API and the WebSockets."""
+    return request.path.startswith(("/api/", "/ws/")) or request.path == "/api"
 
 
 @web.middleware

@@ -86,15 +86,18 @@ class Notifications:
         await self.deliver()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """A round every [notifications] poll_seconds until `stop` is set; a round in progress
-        finishes first."""
+        """A round every [notifications] poll_seconds until `stop` is set, the first one after
+        the first wait (so a process that starts does not race the one it replaces); a round
+        in progress finishes first."""
         while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.poll_seconds)
+            if stop.is_set():
+                break
             try:
                 await self.tick()
             except Exception:
                 log.exception("notifications: a round failed; the next one retries")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.poll_seconds)
 
     # -- events -> notifications, mail, reminders --------------------------------------------------
 

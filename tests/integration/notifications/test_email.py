@@ -21,7 +21,7 @@ from sqlalchemy import select
 from server.app import create_app
 from server.db.models import OutboxMail
 from server.notifications.service import NOTIFICATIONS
-from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
+from tests.conftest import FAST_PASSWORDS, FakeClock, login, make_config
 from tests.support.booking import Site, book, first_slot, pay
 from tests.support.net import free_port
 
@@ -237,3 +237,65 @@ async def test_an_unsubscribed_kind_is_not_mailed_but_still_shown(
     assert len(handler.subjects("mentor@example.org")) == 1
     listed = await (await mentee.get("/api/notifications")).json()
     assert any(item["kind"] == "reminder" for item in listed["items"])
+
+
+async def test_a_message_left_unread_is_mailed_once_in_a_digest(
+    site: Site, inbox: tuple[Inbox, int], clock: FakeClock
+) -> None:
+    handler, _port = inbox
+    booking, mentee, token = await paid_booking(site)
+    mentor = await site.make_client(site.server)
+    await login(mentor, "mentor@example.org")
+    path = f"/api/conversations/{booking['id']}/messages"
+    headers = {"X-CSRF-Token": token}
+    await mentee.post(
+        path, json={"text": "Can we talk about <b>system design</b>?"}, headers=headers
+    )
+    clock.advance(minutes=10)
+    await mentee.post(path, json={"text": "Also interviews."}, headers=headers)
+    await tick(site)
+    clock.advance(minutes=19)
+    await tick(site)
+    assert "1 unread message on micromentor" not in handler.subjects("mentor@example.org")
+
+    clock.advance(minutes=1)  # the first is 30 minutes unread; the second only 20
+    await tick(site)
+    digests = [m for m in handler.to("mentor@example.org") if "unread" in str(m["Subject"])]
+    assert [str(m["Subject"]) for m in digests] == ["1 unread message on micromentor"]
+    body = text(digests[0])
+    assert "Asha Rao sent you a message" in body and "<b>system design</b>" in body
+    assert f"/conversations/{booking['id']}" in body
+    assert "mentee@example.org" not in body  # no addresses of the other side
+
+    clock.advance(minutes=10)  # the second is due now: one more digest, for it alone
+    await tick(site)
+    digests = [m for m in handler.to("mentor@example.org") if "unread" in str(m["Subject"])]
+    assert len(digests) == 2 and "Also interviews." in text(digests[1])
+    clock.advance(hours=5)
+    await tick(site)
+    assert len([m for m in handler.to("mentor@example.org") if "unread" in str(m["Subject"])]) == 2
+    # In the app the menu's badge says it; the notifications list is not filled with digests.
+    listed = await (await mentor.get("/api/notifications")).json()
+    assert all(n["kind"] != "message_digest" for n in listed["items"])
+
+
+async def test_a_message_read_in_time_is_not_mailed(
+    site: Site, inbox: tuple[Inbox, int], clock: FakeClock
+) -> None:
+    handler, _port = inbox
+    booking, mentee, token = await paid_booking(site)
+    mentor = await site.make_client(site.server)
+    mentor_token = await login(mentor, "mentor@example.org")
+    await mentee.post(
+        f"/api/conversations/{booking['id']}/messages",
+        json={"text": "hello"},
+        headers={"X-CSRF-Token": token},
+    )
+    clock.advance(minutes=5)
+    read = await mentor.put(
+        f"/api/conversations/{booking['id']}/read", headers={"X-CSRF-Token": mentor_token}
+    )
+    assert read.status == 204
+    clock.advance(hours=1)
+    await tick(site)
+    assert not [m for m in handler.to("mentor@example.org") if "unread" in str(m["Subject"])]
