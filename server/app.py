@@ -176,6 +176,7 @@ def create_app(
     app[DEMO_KEY] = derive(secret, "demo login")
     app.cleanup_ctx.append(lambda _app: calls.run())
     app.on_shutdown.append(lambda _app: calls.shutdown())
+    app.on_shutdown.append(lambda _app: live.close_all())
 
     add_routes(
         app,

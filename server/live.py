@@ -17,6 +17,7 @@ from aiohttp import web
 log = logging.getLogger("micromentor.live")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Greeter = Callable[[int], Awaitable[dict[str, Any]]]
+Close = Callable[[], Awaitable[object]]
 # A socket that cannot take an event within this long is slow or gone; the event is dropped
 # for it (the page catches up from the REST calls when it reconnects).
 SEND_TIMEOUT_SECONDS = 5
@@ -25,6 +26,7 @@ SEND_TIMEOUT_SECONDS = 5
 class LiveHub:
     def __init__(self) -> None:
         self._sockets: dict[int, set[Send]] = {}
+        self._closers: dict[Send, Close] = {}
         # Each domain's unread counts, merged into the "hello" a socket gets when it opens.
         self.greeters: list[Greeter] = []
 
@@ -34,10 +36,12 @@ class LiveHub:
             counts.update(await greeter(user_id))
         return counts
 
-    def connect(self, user_id: int, send: Send) -> None:
+    def connect(self, user_id: int, send: Send, close: Close) -> None:
         self._sockets.setdefault(user_id, set()).add(send)
+        self._closers[send] = close
 
     def disconnect(self, user_id: int, send: Send) -> None:
+        self._closers.pop(send, None)
         sockets = self._sockets.get(user_id)
         if sockets is not None:
             sockets.discard(send)
@@ -58,6 +62,12 @@ class LiveHub:
             await _send(targets[0], event)
         elif targets:
             await asyncio.gather(*(_send(send, event) for send in targets))
+
+    async def close_all(self) -> None:
+        """Closes every socket (the server is stopping; pages reconnect to the next one)."""
+        closers = list(self._closers.values())
+        if closers:
+            await asyncio.gather(*(close() for close in closers), return_exceptions=True)
 
 
 async def _send(send: Send, event: dict[str, Any]) -> None:

@@ -136,7 +136,7 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
             await ws.send_json(event)
 
     session = LiveSession(request.app[CONVERSATIONS], user, send)
-    hub.connect(user.id, send)
+    hub.connect(user.id, send, lambda: ws.close(code=1001, message=b"server stopping"))
     try:
         await send({"type": "hello", "user_id": user.id, "unread": await hub.greeting(user.id)})
         async for frame in ws:

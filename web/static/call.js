@@ -64,7 +64,9 @@
   }
 
   function send(message) {
-    if (call.ws && call.ws.readyState === WebSocket.OPEN) call.ws.send(JSON.stringify(message));
+    if (!call.ws || call.ws.readyState !== WebSocket.OPEN) return false;
+    call.ws.send(JSON.stringify(message));
+    return true;
   }
 
   function newPeerConnection(iceServers) {
@@ -240,8 +242,9 @@
   ui.chatForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = ui.chatText.value.trim();
-    if (text) send({ type: "chat", text });
-    ui.chatText.value = "";
+    if (!text) return;
+    if (send({ type: "chat", text })) ui.chatText.value = "";
+    else showNotice("Not connected yet: your message is kept; send it again in a moment.");
   });
 
   async function start() {
