@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import statistics
@@ -66,8 +67,8 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of already sorted values."""
     if not sorted_values:
         return float("nan")
-    rank = max(1, round(fraction * len(sorted_values) + 0.5 - 1e-9))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
+    rank = min(max(1, math.ceil(fraction * len(sorted_values))), len(sorted_values))
+    return sorted_values[rank - 1]
 
 
 @dataclass
@@ -239,7 +240,7 @@ def server_env(data_dir: str, port: int) -> dict[str, str]:
 
 
 def log_summary(path: Path) -> list[str]:
-    """The server's warnings and errors (it logs at warning), for the report."""
+    """What the process wrote to stderr: the server logs at warning and above."""
     if not path.exists():
         return []
     return [line.rstrip() for line in path.read_text(errors="replace").splitlines() if line]
@@ -590,6 +591,8 @@ def notes(sample: Sample) -> str:
         parts.append(f"{sample.echoes} message events echoed to the sender")
     events = ", ".join(f"{k} {v}" for k, v in sorted(sample.events.items()))
     parts.append(f"other events (warm-up included): {events or 'none'}")
+    if sample.cpu_seconds / sample.seconds > SATURATED:
+        parts.append("SATURATED (a core busy all the window): its latency is queueing")
     return f"  {sample.server}: {'; '.join(parts)}"
 
 
@@ -599,9 +602,6 @@ def report(samples: list[Sample], rounds: int) -> None:
         print(describe(s))
     for s in samples:
         print(notes(s))
-    for s in samples:
-        if s.cpu_seconds / s.seconds > SATURATED:
-            print(f"  {s.server}: saturated (a core busy all the window): latency is queueing")
     ours = [s for s in samples if s.server.startswith("micromentor")]
     base = [s for s in samples if not s.server.startswith("micromentor")]
     p50 = statistics.median(s.p(0.5) for s in ours)

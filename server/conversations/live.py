@@ -4,6 +4,7 @@ menu shows, pushed as they change. The REST calls remain the fallback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -133,7 +134,8 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
 
     async def send(event: dict[str, Any]) -> None:
         if not ws.closed:
-            await ws.send_json(event)
+            with contextlib.suppress(ConnectionResetError):  # closing as we answer
+                await ws.send_json(event)
 
     session = LiveSession(request.app[CONVERSATIONS], user, send)
     hub.connect(user.id, send, lambda: ws.close(code=1001, message=b"server stopping"))

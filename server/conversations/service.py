@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import and_, func, or_, select
@@ -254,13 +255,20 @@ class Conversations:
                     )
                     s.add(attachment)
                 await self._read_up_to(s, booking.id, sender_id, line.id)
-                await self._schedule_digest(s, booking.other_than(sender_id), line)
+                reader = booking.other_than(sender_id)
+                await self._schedule_digest(s, reader, line)
+                # The reader's new counts, read here rather than in a transaction of their own.
+                counts = await self._unread(s, reader) if self.live.online(reader) else None
         except BaseException:
             if kept is not None:  # the row never committed: no file without its message
                 kept.unlink(missing_ok=True)
             raise
         posted = Posted(line, attachment)
-        await self._announce(booking, posted)
+        message = message_json(posted, booking)
+        event = {"type": "message", "booking_id": booking.id, "message": message}
+        await self.live.publish([booking.mentor_id, booking.mentee_id], event)
+        if counts is not None:
+            await self.live.publish([reader], _unread_event(counts, booking.id))
         return posted
 
     async def _check_rate(self, s: AsyncSession, user_id: int, now: datetime) -> None:
@@ -330,27 +338,21 @@ class Conversations:
 
     # -- live ------------------------------------------------------------------------------------
 
-    async def _announce(self, booking: Booking, posted: Posted) -> None:
-        event = {
-            "type": "message",
-            "booking_id": booking.id,
-            "message": message_json(posted, booking),
-        }
-        await self.live.publish([booking.mentor_id, booking.mentee_id], event)
-        await self._announce_unread(booking.other_than(posted.line.sender_id), booking.id)
-
     async def _announce_unread(self, user_id: int, booking_id: int) -> None:
         if not self.live.online(user_id):
             return
         async with self.db.read() as s:
             counts = await self._unread(s, user_id)
-        event = {
-            "type": "unread",
-            "messages": sum(counts.values()),
-            "booking_id": booking_id,
-            "conversation": counts.get(booking_id, 0),
-        }
-        await self.live.publish([user_id], event)
+        await self.live.publish([user_id], _unread_event(counts, booking_id))
+
+
+def _unread_event(counts: dict[int, int], booking_id: int) -> dict[str, Any]:
+    return {
+        "type": "unread",
+        "messages": sum(counts.values()),
+        "booking_id": booking_id,
+        "conversation": counts.get(booking_id, 0),
+    }
 
 
 CONVERSATIONS = web.AppKey("conversations", Conversations)

@@ -7,8 +7,10 @@ with BEGIN IMMEDIATE so two writers queue on the lock instead of failing half-wa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 IMMEDIATE = "micromentor_immediate"
+# The databases whose SQLite write lock this task holds: a nested write() would wait for itself.
+_WRITING: ContextVar[frozenset[int]] = ContextVar("micromentor_writing", default=frozenset())
 
 
 class Database:
@@ -30,12 +34,22 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
+        pool = (
+            {"pool_size": 10, "max_overflow": 20}
+            if self.is_sqlite and ":memory:" not in url
+            else {}
+        )
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=not self.is_sqlite, **pool
+        )
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms)
         self.write_engine = self.engine.execution_options(**{IMMEDIATE: True})
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here, in order, rather
+        # than on SQLite's busy handler, which polls with sleeps of up to 25 ms.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -46,8 +60,20 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
-        async with self._write() as session, session.begin():
-            yield session
+        if self._write_lock is None:
+            async with self._write() as session, session.begin():
+                yield session
+            return
+        holding = _WRITING.get()
+        if id(self) in holding:
+            raise RuntimeError("a write transaction inside another one would wait for itself")
+        async with self._write_lock:
+            token = _WRITING.set(holding | {id(self)})
+            try:
+                async with self._write() as session, session.begin():
+                    yield session
+            finally:
+                _WRITING.reset(token)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -423,6 +423,7 @@ class Job(Base):
     """Work due at a time (a reminder): claimed by one worker until `claimed_until`, done once."""
 
     __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_kind_subject", "kind", "subject_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

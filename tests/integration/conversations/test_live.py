@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import ClientWebSocketResponse, WSServerHandshakeError
 
 from server.calls.api import CHATS
+from server.notifications.service import NOTIFICATIONS
 from tests.conftest import FakeClock
 from tests.integration.conversations.test_conversations import booked, send
 from tests.support.booking import Site
@@ -152,3 +153,14 @@ async def test_only_logged_in_pages_of_this_site_may_open_it(site: Site) -> None
                 raise AssertionError("upgraded")
         except WSServerHandshakeError as exc:
             assert exc.status == status
+
+
+async def test_new_notifications_update_the_badge_live(site: Site) -> None:
+    _booking_id, mentor, *_rest = await booked(site)
+    async with mentor.ws_connect("/ws/live") as ws:
+        assert (await next_of(ws, "hello"))["unread"]["notifications"] == 0
+        await site.server.app[NOTIFICATIONS].tick()  # the booking's events become notifications
+        event = await next_of(ws, "unread")
+        assert event["notifications"] >= 1
+        notifications = await (await mentor.get("/api/notifications")).json()
+        assert notifications["unread"] == event["notifications"]

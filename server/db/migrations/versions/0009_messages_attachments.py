@@ -1,5 +1,5 @@
 """longer messages, message attachments, the unread-message digest's mark, a sender index
-for the message rate limit
+for the message rate limit, a jobs index for finding a user's pending digest
 
 Revision ID: 0009
 Revises: 0008
@@ -21,6 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table("chat_lines") as batch:
         batch.alter_column("text", type_=sa.Text(), existing_type=sa.String(1000))
     op.create_index("ix_chat_lines_sender_at", "chat_lines", ["sender_id", "at"])
+    op.create_index("ix_jobs_kind_subject", "jobs", ["kind", "subject_id"])
     with op.batch_alter_table("conversation_reads") as batch:
         batch.add_column(
             sa.Column("mailed_up_to", sa.Integer(), nullable=False, server_default="0")
@@ -45,6 +46,7 @@ def downgrade() -> None:
     op.drop_table("attachments")
     with op.batch_alter_table("conversation_reads") as batch:
         batch.drop_column("mailed_up_to")
+    op.drop_index("ix_jobs_kind_subject", "jobs")
     op.drop_index("ix_chat_lines_sender_at", "chat_lines")
     with op.batch_alter_table("chat_lines") as batch:
         batch.alter_column("text", type_=sa.String(1000), existing_type=sa.Text())
