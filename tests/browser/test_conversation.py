@@ -14,6 +14,7 @@ from server.app import create_app
 from tests.browser.conftest import csp_violations, logged_in_page
 from tests.conftest import FAST_PASSWORDS, make_config
 from tests.support.booking import Site, book, first_slot, pay
+from tests.support.images import png
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +77,23 @@ async def test_two_people_talk_live_and_the_calls_chat_joins_the_conversation(
     await expect(reply.locator("script")).to_have_count(0)
     await expect(reply.locator("a")).to_have_count(0)
     await expect(mentor.locator(".message.mine").last).to_contain_text("seen")
+
+    # A code block, and a picture sent with the file field.
+    await mentor_box.fill("Try this:\n```python\nprint('hi')\n```")
+    await mentor.get_by_role("button", name="Send").click()
+    await expect(mentee.locator("pre code.language-python").last).to_have_text("print('hi')")
+    await mentee.get_by_label("Attach a file").set_input_files(
+        files=[{"name": "sketch.png", "mimeType": "image/png", "buffer": png(60, 40)}]
+    )
+    await mentee.get_by_role("button", name="Send").click()
+    await expect(mentor.get_by_role("link", name="sketch.png")).to_be_visible()
+    await expect(mentor.get_by_role("img", name="sketch.png")).to_be_visible()
+    await expect(mentee.get_by_role("link", name="sketch.png")).to_be_visible()
+    await mentee.get_by_label("Attach a file").set_input_files(
+        files=[{"name": "page.png", "mimeType": "image/png", "buffer": b"<html><script></script>"}]
+    )
+    await mentee.get_by_role("button", name="Send").click()
+    await expect(mentee.get_by_role("alert")).to_contain_text("cannot be attached")
     await mentee.screenshot(path=str(shots / "conversation-phone.png"), full_page=True)
 
     # In the call, the mentee types a line; afterwards the conversation holds it.
