@@ -67,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.set_defaults(run=run_demo_call)
 
+    catalogue = commands.add_parser(
+        "demo-data",
+        parents=[common],
+        help="add a small demo catalogue of approved mentors (marked Demo); --remove takes it away",
+    )
+    catalogue.add_argument("--remove", action="store_true", help="remove the demo catalogue")
+    catalogue.set_defaults(run=run_demo_data)
+
     turn_config = commands.add_parser(
         "turn-config", parents=[common], help="print coturn's turnserver.conf for this config"
     )
@@ -189,6 +197,48 @@ Or log in by hand:
   mentor: {mentor["email"]}  password {mentor["password"]}
   mentee: {mentee["email"]}  password {mentee["password"]}
 """)
+    return 0
+
+
+def run_demo_data(config: Config, args: argparse.Namespace) -> int:
+    from server.accounts.passwords import Passwords
+    from server.accounts.service import Accounts
+    from server.booking.bookings import Bookings
+    from server.booking.demo import create_catalogue, remove_catalogue
+    from server.booking.mentors import Mentors
+    from server.clock import utc_now
+    from server.db.engine import Database
+    from server.db.migrate import upgrade
+
+    async def run() -> str:
+        db = Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
+        try:
+            await upgrade(db)
+            bookings = Bookings(db, config.booking, config.calls, clock=utc_now)
+            mentors = Mentors(
+                db,
+                bookings,
+                clock=utc_now,
+                default_price_paise=config.billing.price_paise,
+                photo_dir=config.data_dir / "photos",
+            )
+            if args.remove:
+                deleted, unlisted = await remove_catalogue(mentors)
+                return (
+                    f"Demo catalogue removed: {deleted} mentor(s) deleted, {unlisted} with "
+                    "bookings unlisted (their bookings and money stay)."
+                )
+            accounts = Accounts(db, Passwords(), config.auth, utc_now)
+            made = await create_catalogue(accounts, mentors)
+            names = ", ".join(u.name for u in made)
+            return (
+                f"Demo catalogue ready: {len(made)} approved mentors ({names}), marked Demo on "
+                "their pages. Remove it with `python -m server demo-data --remove`."
+            )
+        finally:
+            await db.close()
+
+    print(asyncio.run(run()))
     return 0
 
 

@@ -62,7 +62,9 @@ async def form_fields(request: web.Request, names: tuple[str, ...]) -> dict[str,
 async def register_page(request: web.Request) -> web.StreamResponse:
     if current_user(request):
         raise web.HTTPSeeOther("/dashboard")
-    return await _register_form(request, {}, {})
+    role = request.query.get("role", "")  # "Become a mentor" on the landing page asks for one
+    chosen = {"role": role} if role in {value for value, _label, _hint in ROLE_CHOICES} else {}
+    return await _register_form(request, chosen, {})
 
 
 async def _register_form(
@@ -99,7 +101,8 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
         message = f"Too many new accounts from your network. Try again in {_minutes(exc)}."
         return await _register_form(request, values, {}, message, status=429)
     await log_in(request, user)
-    raise web.HTTPSeeOther("/dashboard")
+    # A new mentor's next step is the application; a mentee's is the dashboard.
+    raise web.HTTPSeeOther("/become-a-mentor" if user.role != "mentee" else "/dashboard")
 
 
 def _field_message(field: str, message: str) -> str:

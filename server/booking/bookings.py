@@ -365,6 +365,20 @@ class Bookings:
 
     # -- cancelling ---------------------------------------------------------------------------
 
+    async def refund_if_cancelled_now(self, user: User, booking: Booking) -> int:
+        """What the policy would refund if `user` cancelled the booking now (shown before
+        they confirm)."""
+        role = booking.role_of(user.id)
+        paid = booking.paid_paise if booking.money_state == "held" else 0
+        if role is None:
+            return 0
+        return cancellation_refund(
+            paid,
+            starts_at=booking.starts_at,
+            cancelled_at=self.clock(),
+            cancelled_by=role,  # type: ignore[arg-type]
+        )
+
     async def cancel(self, user: User, booking_id: int, reason: str) -> Booking:
         now = self.clock()
         async with self.db.write() as s:

@@ -8,13 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from server.accounts.service import ACCOUNTS
-from server.booking.bookings import BOOKINGS, TOPICS
+from server.booking.bookings import BOOKINGS, CANCELLABLE, TOPICS
 from server.booking.mentors import MENTORS, MentorQuery
 from server.booking.mentors_api import visible_profile
-from server.booking.shapes import card_json
+from server.booking.shapes import DEMO_NOTE, card_json
 from server.http.formats import rupees
-from server.http.requests import query_of
-from server.http.routes import RouteTable
+from server.http.requests import path_id, query_of
+from server.http.routes import QueryParam, RouteTable
 from server.http.security import current_user, require_admin, require_user
 from server.http.templating import TEMPLATES
 
@@ -50,6 +50,7 @@ async def mentor_page(request: web.Request) -> web.Response:
         "mentor": user,
         "topics": TOPICS,
         "rupees": rupees,
+        "demo_note": DEMO_NOTE,
         "bookable": viewer is not None
         and viewer.id != profile.user_id
         and profile.status == "approved",
@@ -132,10 +133,64 @@ async def dashboard_context(request: web.Request) -> dict[str, Any]:
         "join_early": request.app[BOOKINGS].settings.join_early_minutes,
         "rupees": rupees,
         "profile": await request.app[MENTORS].profile(user.id),
+        "listed": await _listed(request, {b.mentor_id for b in rows}),
     }
 
 
-@routes.page("/dashboard", "The dashboard for the user's roles", login=True)
+async def _listed(request: web.Request, mentor_ids: set[int]) -> set[int]:
+    """Which of these mentors can be booked again (approved and listed)."""
+    mentors = request.app[MENTORS]
+    found = set()
+    for mentor_id in mentor_ids:
+        profile = await mentors.profile(mentor_id)
+        if profile is not None and profile.status == "approved":
+            found.add(mentor_id)
+    return found
+
+
+@routes.page(
+    "/dashboard",
+    "The dashboard for the user's roles",
+    login=True,
+    query=(
+        QueryParam("paid", "a booking just paid: say so", "integer"),
+        QueryParam("cancelled", "a booking just cancelled: say so", "integer"),
+    ),
+)
 async def dashboard(request: web.Request) -> web.Response:
     context = await dashboard_context(request)
+    context["just_paid"] = _booking_named(request, context, "paid")
+    context["just_cancelled"] = _booking_named(request, context, "cancelled")
     return await request.app[TEMPLATES].render(request, "dashboard.html", context)
+
+
+def _booking_named(request: web.Request, context: dict[str, Any], name: str) -> Any:
+    """The user's booking whose id the query parameter `name` holds, if any."""
+    value = request.query.get(name, "")
+    if not value.isdigit():
+        return None
+    lists = ("mentee_upcoming", "mentee_past", "mentor_upcoming", "mentor_past")
+    return next((b for key in lists for b in context[key] if str(b.id) == value), None)
+
+
+@routes.page(
+    r"/bookings/{booking_id:\d+}/cancel",
+    "Cancel a booking: the refund the policy gives, before confirming",
+    errors=(404,),
+    login=True,
+)
+async def cancel_page(request: web.Request) -> web.Response:
+    user = require_user(request)
+    bookings = request.app[BOOKINGS]
+    booking = await bookings.visible(user, path_id(request, "booking_id"))
+    other = await request.app[ACCOUNTS].get(booking.other_than(user.id))
+    context = {
+        "booking": booking,
+        "role": booking.role_of(user.id),
+        "other_name": other.name if other else "the other side",
+        "cancellable": booking.status in CANCELLABLE and booking.role_of(user.id) is not None,
+        "refund": await bookings.refund_if_cancelled_now(user, booking),
+        "paid": booking.paid_paise if booking.money_state == "held" else 0,
+        "rupees": rupees,
+    }
+    return await request.app[TEMPLATES].render(request, "cancel.html", context)

@@ -9,6 +9,9 @@ from server.booking.mentors import MentorCard
 from server.db.models import Booking, BookingRequest, MentorProfile
 from server.http.formats import iso
 
+# The review note of a demo profile (server/booking/demo.py): pages mark it "Demo".
+DEMO_NOTE = "demo data"
+
 
 def photo_url(profile: MentorProfile) -> str | None:
     return f"/media/photos/{profile.photo}" if profile.photo else None
@@ -48,6 +51,7 @@ def card_json(card: MentorCard) -> dict[str, Any]:
         "reviews": 0,
         "sessions": card.sessions,
         "next_free_slot": iso(card.next_free_slot),
+        "demo": profile.review_note == DEMO_NOTE,
     }
 
 

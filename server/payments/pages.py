@@ -36,7 +36,12 @@ async def checkout_page(request: web.Request) -> web.StreamResponse:
         raise ApiError(404, "not_found", "There is nothing to pay here.")
     if money.gateway.name == "simulator":
         raise web.HTTPSeeOther(checkout_url(order.id, booking.id, "simulator"))
-    context = {"order": order, "booking": booking, "key_id": money.gateway.key_id}
+    context = {
+        "order": order,
+        "booking": booking,
+        "key_id": money.gateway.key_id,
+        "mentor_name": await _name(request, booking.mentor_id),
+    }
     response = await request.app[TEMPLATES].render(request, "checkout.html", context)
     response.headers["Content-Security-Policy"] = CSP_WITH_RAZORPAY  # their script and frame
     return response
@@ -63,8 +68,17 @@ async def simulator_page(request: web.Request) -> web.Response:
     if not isinstance(request.app[MONEY].gateway, SimulatedGateway):
         raise ApiError(404, "not_found", "Payments go through Razorpay on this server.")
     order, booking = await own_order(request)
-    context = {"order": order, "booking": booking}
+    context = {
+        "order": order,
+        "booking": booking,
+        "mentor_name": await _name(request, booking.mentor_id),
+    }
     return await request.app[TEMPLATES].render(request, "simulator.html", context)
+
+
+async def _name(request: web.Request, user_id: int) -> str:
+    account = await request.app[ACCOUNTS].get(user_id)
+    return account.name if account else "your mentor"
 
 
 @routes.page("/wallet", "Your wallet, entries and weekly earnings", login=True)

@@ -46,7 +46,9 @@ async def test_landing_and_forms_render(client: Client) -> None:
     assert register_page.count('type="radio" name="role"') == 3
 
 
-async def test_register_form_logs_in_and_shows_the_dashboard(client: Client) -> None:
+async def test_register_form_logs_in_and_a_mentor_goes_on_to_apply(client: Client) -> None:
+    asked = await (await client.get("/register?role=mentor", headers=HTML)).text()
+    assert 'value="mentor" checked' in asked  # "Become a mentor" on the landing page
     token = await form_token(client, "/register")
     response = await client.post(
         "/register",
@@ -60,12 +62,13 @@ async def test_register_form_logs_in_and_shows_the_dashboard(client: Client) -> 
         allow_redirects=False,
     )
     assert response.status == 303
-    assert response.headers["Location"] == "/dashboard"
+    assert response.headers["Location"] == "/become-a-mentor"  # a mentor's next step
     dashboard = await client.get("/dashboard", headers=HTML)
     page = await dashboard.text()
     assert "Hello, Ravi Kumar" in page
     assert "Calls with your mentees" in page
     assert "Your upcoming calls" not in page  # that section is the mentee's
+    assert "an administrator has approved it" in page  # why they are not listed yet
 
 
 async def test_register_form_shows_the_error_beside_the_field(client: Client) -> None:
