@@ -4,9 +4,11 @@ photos, and discovery. No HTTP here."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
-from dataclasses import dataclass, field
+import zoneinfo
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -109,6 +111,44 @@ def parse_hhmm(text: str, name: str) -> int:
     if text == "24:00":
         return 1440
     return int(match.group(1)) * 60 + int(match.group(2))
+
+
+# Old names the tz database keeps as links (browsers still report some): the current name.
+ZONE_ALIASES = {
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Asia/Dacca": "Asia/Dhaka",
+    "Asia/Thimbu": "Asia/Thimphu",
+    "Asia/Ulan_Bator": "Asia/Ulaanbaatar",
+    "Europe/Kiev": "Europe/Kyiv",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "Pacific/Truk": "Pacific/Chuuk",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+}
+REGIONS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+
+
+def canonical_zone(name: str) -> str:
+    return ZONE_ALIASES.get(name, name)
+
+
+@functools.cache
+def zone_names() -> list[str]:
+    """The zones a person picks from: regional names and UTC, without the old aliases."""
+    names = {canonical_zone(n) for n in zoneinfo.available_timezones() if n.startswith(REGIONS)}
+    return ["UTC", *sorted(names)]
 
 
 def zone(name: str, field_name: str = "timezone") -> ZoneInfo:
@@ -247,6 +287,7 @@ class Mentors:
 
     async def set_availability(self, user: User, fields: AvailabilityFields) -> None:
         zone(fields.timezone)
+        fields = replace(fields, timezone=canonical_zone(fields.timezone))
         windows = []
         for i, window in enumerate(fields.weekly):
             start = parse_hhmm(window.start, f"weekly[{i}].start")

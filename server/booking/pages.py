@@ -9,7 +9,7 @@ from aiohttp import web
 
 from server.accounts.service import ACCOUNTS
 from server.booking.bookings import BOOKINGS, CANCELLABLE, TOPICS
-from server.booking.mentors import MENTORS, MentorQuery
+from server.booking.mentors import MENTORS, MentorQuery, zone_names
 from server.booking.mentors_api import visible_profile
 from server.booking.shapes import DEMO_NOTE, card_json
 from server.http.formats import rupees
@@ -78,10 +78,13 @@ async def become_mentor_page(request: web.Request) -> web.Response:
         }
         for d in range(7)
     ]
+    price = profile.price_paise if profile else request.app[MENTORS].default_price
     context = {
         "profile": profile,
         "days": days,
         "default_price": request.app[MENTORS].default_price,
+        "zones": zone_names(),
+        "price_rupees": f"{price / 100:.2f}".removesuffix(".00"),
     }
     return await request.app[TEMPLATES].render(request, "become_mentor.html", context)
 

