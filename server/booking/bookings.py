@@ -47,6 +47,8 @@ Topic = Literal[
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 CANCELLABLE = ("pending_payment", "confirmed")
+# A mentee can move a confirmed call once, until this long before it starts.
+RESCHEDULE_BEFORE = timedelta(hours=4)
 # Overlap queries look this far back for bookings that could still run into a time; no call
 # is anywhere near this long ([calls] duration_seconds is minutes).
 LONGEST_CALL = timedelta(hours=6)
@@ -364,6 +366,62 @@ class Bookings:
             return list(await s.scalars(query))
 
     # -- cancelling ---------------------------------------------------------------------------
+
+    def can_reschedule(self, user: User, booking: Booking) -> str | None:
+        """Why `user` cannot move the booking now (a sentence), or None when they can."""
+        if booking.mentee_id != user.id:
+            return "only the mentee can move a booking; the mentor can cancel it"
+        if booking.status != "confirmed":
+            return f"a booking that is {booking.status.replace('_', ' ')} cannot be moved"
+        if booking.rescheduled_at is not None:
+            return "a booking can be moved once, and this one has been"
+        if booking.starts_at - self.clock() < RESCHEDULE_BEFORE:
+            return "a call can be moved until 4 hours before it starts"
+        return None
+
+    async def reschedule(self, user: User, booking_id: int, new_start: str) -> Booking:
+        """Moves a confirmed booking to another free slot of the same mentor, once, until 4
+        hours before it starts; the payment stays with it."""
+        start = parse_instant(new_start, "start")
+        booking = await self.visible(user, booking_id)
+        why = self.can_reschedule(user, booking)
+        if why is not None:
+            status = 403 if booking.mentee_id != user.id else 409
+            raise ApiError(status, "not_reschedulable", why)
+        if start == booking.starts_at:
+            raise ApiError(400, "invalid_field", "that is the time it has now", "start")
+        end = start + timedelta(seconds=booking.duration_seconds)
+        offered = await self.slots(booking.mentor_id, start, start + timedelta(seconds=1))
+        if Span(start, end) not in offered:
+            if await self._taken(booking.mentor_id, start, end):
+                raise ApiError(409, "slot_taken", "someone else booked this slot", "start")
+            raise ApiError(409, "slot_unavailable", "this mentor offers no call then", "start")
+        now = self.clock()
+        async with self.db.write() as s:
+            row = await s.get(Booking, booking.id)
+            if row is None or row.status != "confirmed" or row.rescheduled_at is not None:
+                raise ApiError(409, "not_reschedulable", "the booking changed meanwhile")
+            guarded = Span(start - self.rules.buffer, end + self.rules.buffer)
+            busy = await self._live(
+                s, Booking.mentor_id == row.mentor_id, guarded.start, guarded.end
+            )
+            if any(
+                b.id != row.id and guarded.overlaps(Span(b.starts_at, b.booked_end)) for b in busy
+            ):
+                raise ApiError(409, "slot_taken", "someone else booked this slot", "start")
+            mine = await self._live(
+                s, or_(Booking.mentee_id == user.id, Booking.mentor_id == user.id), start, end
+            )
+            if any(
+                b.id != row.id and Span(start, end).overlaps(Span(b.starts_at, b.booked_end))
+                for b in mine
+            ):
+                raise ApiError(409, "mentee_busy", "you have another call then", "start")
+            row.rescheduled_from = row.starts_at
+            row.rescheduled_at = now
+            row.starts_at = start
+            events.record(s, "booking_rescheduled", row.id, now, actor_id=user.id)
+        return row
 
     async def refund_if_cancelled_now(self, user: User, booking: Booking) -> int:
         """What the policy would refund if `user` cancelled the booking now (shown before

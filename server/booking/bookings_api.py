@@ -132,6 +132,30 @@ async def cancel_booking(request: web.Request) -> web.Response:
     return web.json_response({"booking": booking_json(booking, request.app[JOIN_EARLY])})
 
 
+@dataclass(frozen=True)
+class NewTime:
+    start: str = field(
+        metadata={"description": "the new start, ISO 8601 (one of the mentor's free slots)"}
+    )
+
+
+@routes.post(
+    f"/api/bookings/{B}/reschedule",
+    "Move a confirmed booking to another free slot of its mentor (the mentee, once, until 4 "
+    "hours before the call)",
+    body=NewTime,
+    errors=(400, 401, 403, 404, 409),
+    login=True,
+)
+async def reschedule_booking(request: web.Request) -> web.Response:
+    user = require_user(request)
+    body = await read_body(request, NewTime)
+    booking = await request.app[BOOKINGS].reschedule(
+        user, path_id(request, "booking_id"), body.start
+    )
+    return web.json_response({"booking": booking_json(booking, request.app[JOIN_EARLY])})
+
+
 @routes.get(
     f"/api/bookings/{B}/invite.ics",
     "The calendar invite (a cancelled booking's cancels it)",

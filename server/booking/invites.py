@@ -1,4 +1,5 @@
-"""Calendar invites (RFC 5545) for both sides of a booking; a cancellation cancels its UID."""
+"""Calendar invites (RFC 5545) for both sides of a booking; a move updates its UID and a
+cancellation cancels it."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ def invite(
     event = Event()
     host = base_url.split("://", 1)[-1]
     event.add("uid", f"booking-{booking.id}@{host}")
-    # The cancel must out-rank the request it replaces (RFC 5546 2.1.4).
-    event.add("sequence", 1 if cancelled else 0)
+    # A change must out-rank what it replaces (RFC 5546 2.1.4): a move, then a cancel.
+    moved = booking.rescheduled_at is not None
+    event.add("sequence", int(moved) + int(cancelled))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("dtstamp", booking.cancelled_at or booking.created_at)
+    event.add("dtstamp", booking.cancelled_at or booking.rescheduled_at or booking.created_at)
     event.add("dtstart", booking.starts_at)
     event.add("dtend", booking.booked_end)
     event.add("summary", f"micromentor: {booking.topic} ({mentor.name} and {mentee.name})")

@@ -3,6 +3,7 @@ dashboard of both roles."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -158,12 +159,14 @@ async def _listed(request: web.Request, mentor_ids: set[int]) -> set[int]:
     query=(
         QueryParam("paid", "a booking just paid: say so", "integer"),
         QueryParam("cancelled", "a booking just cancelled: say so", "integer"),
+        QueryParam("moved", "a booking just moved: say so", "integer"),
     ),
 )
 async def dashboard(request: web.Request) -> web.Response:
     context = await dashboard_context(request)
     context["just_paid"] = _booking_named(request, context, "paid")
     context["just_cancelled"] = _booking_named(request, context, "cancelled")
+    context["just_moved"] = _booking_named(request, context, "moved")
     return await request.app[TEMPLATES].render(request, "dashboard.html", context)
 
 
@@ -174,6 +177,32 @@ def _booking_named(request: web.Request, context: dict[str, Any], name: str) -> 
         return None
     lists = ("mentee_upcoming", "mentee_past", "mentor_upcoming", "mentor_past")
     return next((b for key in lists for b in context[key] if str(b.id) == value), None)
+
+
+@routes.page(
+    r"/bookings/{booking_id:\d+}/reschedule",
+    "Move a booking: the mentor's free times in the next two weeks, then confirm",
+    errors=(404,),
+    login=True,
+)
+async def reschedule_page(request: web.Request) -> web.Response:
+    user = require_user(request)
+    bookings = request.app[BOOKINGS]
+    booking = await bookings.visible(user, path_id(request, "booking_id"))
+    mentor = await request.app[ACCOUNTS].get(booking.mentor_id)
+    why = bookings.can_reschedule(user, booking)
+    now = bookings.clock()
+    free = [] if why else await bookings.slots(booking.mentor_id, now, now + timedelta(days=14))
+    days: dict[str, list[Any]] = {}
+    for span in free:
+        days.setdefault(span.start.date().isoformat(), []).append(span)
+    context = {
+        "booking": booking,
+        "mentor_name": mentor.name if mentor else "your mentor",
+        "why": why,
+        "days": days,
+    }
+    return await request.app[TEMPLATES].render(request, "reschedule.html", context)
 
 
 @routes.page(

@@ -61,6 +61,7 @@ def booking_json(booking: Booking, join_early: timedelta) -> dict[str, Any]:
         "mentor_id": booking.mentor_id,
         "mentee_id": booking.mentee_id,
         "starts_at": iso(booking.starts_at),
+        "rescheduled_from": iso(booking.rescheduled_from),
         "ends_at": iso(booking.booked_end),
         "duration_seconds": booking.duration_seconds,
         "status": booking.status,

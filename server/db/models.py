@@ -158,6 +158,9 @@ class Booking(Base):
     # An unpaid booking holds its slot until then; past it, the booking expires.
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A booking can be moved once, by its mentee: when, and the start it had before.
+    rescheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rescheduled_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_by: Mapped[str | None] = mapped_column(String(10), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     refund_paise: Mapped[int | None] = mapped_column(Integer, nullable=True)

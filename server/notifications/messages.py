@@ -124,6 +124,35 @@ def booking_cancelled(
     return messages
 
 
+def booking_moved(
+    *,
+    booking_id: int,
+    starts_at: datetime,
+    was: datetime,
+    names: dict[int, str],
+    mover_id: int,
+    invite: bytes,
+) -> list[Message]:
+    attachment = (f"micromentor-{booking_id}.ics", "text/calendar", invite)
+    link = f"/call/{booking_id}"
+    (first, first_name), (second, second_name) = names.items()
+    moved = []
+    for user, other in ((first, second_name), (second, first_name)):
+        who = "You moved it." if user == mover_id else f"{names[mover_id]} moved it."
+        moved.append(
+            Message(
+                user,
+                "booking_confirmed",
+                f"Your call with {other} moved to {when(starts_at)}",
+                f"It was {when(was)}. {who} The call page: {{url}}{link}"
+                "\n\nThe new calendar invite is attached.",
+                link,
+                attachment,
+            )
+        )
+    return moved
+
+
 def application_decided(*, mentor_id: int, approved: bool, note: str) -> list[Message]:
     if approved:
         return [

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
@@ -125,7 +125,7 @@ class Notifications:
             booking, mentor, mentee = await self._booking(s, event.subject_id)
             if booking is None or mentor is None or mentee is None:
                 return []
-            self._schedule_reminder(s, booking)
+            await self._schedule_reminder(s, booking)
             ics = invite(booking, mentor, mentee, base_url=self.base_url, addresses=False)
             return messages.booking_confirmed(
                 booking_id=booking.id,
@@ -142,11 +142,7 @@ class Notifications:
             booking, mentor, mentee = await self._booking(s, event.subject_id)
             if booking is None or mentor is None or mentee is None:
                 return []
-            await s.execute(
-                update(Job)
-                .where(Job.key == reminder_key(booking.id), Job.done_at.is_(None))
-                .values(cancelled_at=self.clock())
-            )
+            await self._cancel_reminders(s, booking.id)
             if booking.paid_paise == 0:
                 return []  # an unpaid hold let go: nobody was told it existed
             return messages.booking_cancelled(
@@ -156,6 +152,21 @@ class Notifications:
                 mentor_id=mentor.id,
                 names={mentee.id: mentee.name, mentor.id: mentor.name},
                 refund_paise=booking.refund_paise or 0,
+            )
+        if event.kind == "booking_rescheduled":
+            booking, mentor, mentee = await self._booking(s, event.subject_id)
+            if booking is None or mentor is None or mentee is None:
+                return []
+            await self._cancel_reminders(s, booking.id)
+            await self._schedule_reminder(s, booking)
+            ics = invite(booking, mentor, mentee, base_url=self.base_url, addresses=False)
+            return messages.booking_moved(
+                booking_id=booking.id,
+                starts_at=booking.starts_at,
+                was=booking.rescheduled_from or booking.starts_at,
+                names={mentee.id: mentee.name, mentor.id: mentor.name},
+                mover_id=event.actor_id or mentee.id,
+                invite=ics,
             )
         if event.kind == "application_decided":
             profile = await s.get(MentorProfile, event.subject_id)
@@ -184,11 +195,29 @@ class Notifications:
             return None, None, None
         return booking, await s.get(User, booking.mentor_id), await s.get(User, booking.mentee_id)
 
-    def _schedule_reminder(self, s: AsyncSession, booking: Booking) -> None:
+    async def _schedule_reminder(self, s: AsyncSession, booking: Booking) -> None:
         due = booking.starts_at - timedelta(minutes=self.settings.reminder_minutes)
         if due <= self.clock():
             return  # booked less than the reminder's lead ahead: the confirmation is enough
-        s.add(Job(kind="reminder", key=reminder_key(booking.id), subject_id=booking.id, due_at=due))
+        key = reminder_key(booking.id, booking.starts_at)
+        existing = await s.scalar(select(Job).where(Job.key == key))
+        if existing is None:
+            s.add(Job(kind="reminder", key=key, subject_id=booking.id, due_at=due))
+        else:  # confirmed and moved in one round: the reminder for this start stands
+            existing.cancelled_at = None
+
+    async def _cancel_reminders(self, s: AsyncSession, booking_id: int) -> None:
+        """A cancelled or moved booking's pending reminders will not be sent."""
+        await s.execute(
+            update(Job)
+            .where(
+                Job.kind == "reminder",
+                Job.subject_id == booking_id,
+                Job.done_at.is_(None),
+                Job.cancelled_at.is_(None),
+            )
+            .values(cancelled_at=self.clock())
+        )
 
     # -- due jobs ----------------------------------------------------------------------------------
 
@@ -496,8 +525,9 @@ class Notifications:
             return list(rows)
 
 
-def reminder_key(booking_id: int) -> str:
-    return f"reminder:{booking_id}"
+def reminder_key(booking_id: int, starts_at: datetime) -> str:
+    """One reminder per booking and start (a moved booking gets a new one)."""
+    return f"reminder:{booking_id}:{int(starts_at.timestamp())}"
 
 
 NOTIFICATIONS = web.AppKey("notifications", Notifications)

@@ -6,12 +6,16 @@ a mentor told why they are not listed yet."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from server.app import create_app
+from server.db.models import Job
+from server.notifications.service import NOTIFICATIONS
 from tests.conftest import FAST_PASSWORDS, FakeClock, make_config
 from tests.support.booking import Site, book, first_slot, pay
 from tests.support.cli import run_cli
@@ -112,3 +116,45 @@ async def test_the_demo_catalogue_comes_and_goes_with_one_command(
     assert (await (await client.get("/api/mentors")).json())["total"] == 0
     empty = text_of(await (await client.get("/mentors")).text())
     assert "No mentors are listed yet" in empty and "demo-data" in empty
+
+
+async def test_the_mentee_moves_a_call_once_and_both_are_told(site: Site, clock: FakeClock) -> None:
+    mentor, mentor_id, mentor_token = await site.mentor()
+    mentee, _id, token = await site.user("mentee@example.org")
+    slots = (await (await mentee.get(f"/api/mentors/{mentor_id}/slots")).json())["slots"]
+    booking = await pay(mentee, token, await book(mentee, token, mentor_id, slots[-1]["start"]))
+    dashboard = await (await mentee.get("/dashboard")).text()
+    assert f'href="/bookings/{booking["id"]}/reschedule"' in dashboard
+    page = await (await mentee.get(f"/bookings/{booking['id']}/reschedule")).text()
+    choices = re.findall(r'name="start" value="([^"]+)"', page)
+    assert len(choices) > 10 and booking["starts_at"] not in choices
+    headers = {"X-CSRF-Token": token}
+    path = f"/api/bookings/{booking['id']}/reschedule"
+    as_mentor = await mentor.post(
+        path, json={"start": choices[0]}, headers={"X-CSRF-Token": mentor_token}
+    )
+    assert as_mentor.status == 403
+    nowhere = await mentee.post(path, json={"start": "2026-01-01T03:07:00Z"}, headers=headers)
+    assert nowhere.status in (400, 409)
+    moved = await mentee.post(path, json={"start": choices[0]}, headers=headers)
+    assert moved.status == 200, await moved.text()
+    body = (await moved.json())["booking"]
+    assert (body["starts_at"], body["rescheduled_from"]) == (choices[0], booking["starts_at"])
+    again = await mentee.post(path, json={"start": choices[1]}, headers=headers)
+    assert again.status == 409 and "once" in (await again.json())["error"]["message"]
+    after = text_of(await (await mentee.get(f"/dashboard?moved={booking['id']}")).text())
+    assert "Moved. Your call with Asha Rao is now on" in after and "Moved from" in after
+    assert (
+        f'/bookings/{booking["id"]}/reschedule"'
+        not in await (await mentee.get("/dashboard")).text()
+    )
+
+    await site.server.app[NOTIFICATIONS].tick()
+    told = await (await mentor.get("/api/notifications")).json()
+    assert any("moved to" in n["title"] for n in told["items"])
+    async with site.server.app[NOTIFICATIONS].db.read() as s:
+        reminders = (await s.scalars(select(Job).where(Job.kind == "reminder"))).all()
+    pending = [j for j in reminders if j.cancelled_at is None and j.done_at is None]
+    assert len(pending) == 1  # the old start's reminder is cancelled, the new one waits
+    moved_start = datetime.fromisoformat(choices[0].replace("Z", "+00:00"))
+    assert pending[0].due_at == moved_start - timedelta(minutes=15)
