@@ -1,5 +1,7 @@
 """Every page loads with the security headers and reports no Content-Security-Policy violation
-(issue 13, item 8); the call under the policy is in test_paid_call.py."""
+(issue 13, item 8); the call under the policy is in test_paid_call.py. Every page also fits a
+375 px screen without sideways scrolling and has no serious or critical axe-core violation, with
+a screenshot at both widths (issue 15)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from playwright.async_api import Browser
 
 from server.accounts.service import ACCOUNTS
 from server.app import create_app
-from tests.browser.conftest import PHONE, csp_violations, logged_in_page, watched_context
+from tests.browser.conftest import PHONE, csp_violations, logged_in_page, look, watched_context
 from tests.conftest import FAST_PASSWORDS, PASSWORD, login, make_config, register
 from tests.support.booking import ALL_WEEK, PROFILE
 
@@ -34,7 +36,7 @@ LOGGED_IN = [
 
 
 async def test_every_page_has_the_headers_and_no_violation(
-    browser: Browser, aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path
+    browser: Browser, aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path, shots: Path
 ) -> None:
     server = await aiohttp_server(create_app(make_config(tmp_path), passwords=FAST_PASSWORDS))
     api = await aiohttp_client(server)
@@ -62,3 +64,5 @@ async def test_every_page_has_the_headers_and_no_violation(
         await page.wait_for_load_state("networkidle")
         assert await csp_violations(page) == [], path
         assert await page.locator("h1").first.is_visible(), path
+        who = "visitor" if page is visitor else "member"
+        await look(page, shots, f"page-{who}{path.replace('/', '-').rstrip('-') or '-home'}")
