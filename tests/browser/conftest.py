@@ -121,7 +121,8 @@ async def accessibility_problems(page: Page) -> list[str]:
           const result = await axe.run(document, { resultTypes: ["violations"] });
           return result.violations
             .filter((v) => v.impact === "serious" || v.impact === "critical")
-            .map((v) => `${v.id} (${v.impact}): ` + v.nodes.map((n) => n.target.join(" ")).join(", "));
+            .map((v) => `${v.id} (${v.impact}): `
+              + v.nodes.map((n) => n.target.join(" ")).join(", "));
         }"""
     )
     return found

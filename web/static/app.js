@@ -16,7 +16,44 @@ window.mm = (function () {
     return { ok: response.ok, status: response.status, body: data };
   }
 
-  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  // IANA's current name for a zone. Browsers report some zones by a legacy name (Chromium says
+  // Asia/Calcutta for Asia/Kolkata); pages show, and forms send, the canonical one.
+  const zoneAliases = {
+    "Africa/Asmera": "Africa/Asmara",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Catamarca": "America/Argentina/Catamarca",
+    "America/Coral_Harbour": "America/Atikokan",
+    "America/Cordoba": "America/Argentina/Cordoba",
+    "America/Fort_Wayne": "America/Indiana/Indianapolis",
+    "America/Godthab": "America/Nuuk",
+    "America/Indianapolis": "America/Indiana/Indianapolis",
+    "America/Jujuy": "America/Argentina/Jujuy",
+    "America/Louisville": "America/Kentucky/Louisville",
+    "America/Mendoza": "America/Argentina/Mendoza",
+    "Asia/Ashkhabad": "Asia/Ashgabat",
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Dacca": "Asia/Dhaka",
+    "Asia/Istanbul": "Europe/Istanbul",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Macao": "Asia/Macau",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Tel_Aviv": "Asia/Jerusalem",
+    "Asia/Thimbu": "Asia/Thimphu",
+    "Asia/Ujung_Pandang": "Asia/Makassar",
+    "Asia/Ulan_Bator": "Asia/Ulaanbaatar",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Europe/Kiev": "Europe/Kyiv",
+    "Europe/Uzhgorod": "Europe/Kyiv",
+    "Europe/Zaporozhye": "Europe/Kyiv",
+    "Pacific/Enderbury": "Pacific/Kanton",
+    "Pacific/Ponape": "Pacific/Pohnpei",
+    "Pacific/Truk": "Pacific/Chuuk",
+    "Etc/UTC": "UTC", "Etc/UCT": "UTC", "Etc/Universal": "UTC", "Etc/Zulu": "UTC", "UCT": "UTC",
+    "Universal": "UTC", "Zulu": "UTC", "Etc/GMT": "UTC", "GMT": "UTC",
+  };
+  const canonicalZone = (name) => zoneAliases[name] || name;
+  const timeZone = canonicalZone(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
   const formats = {
     datetime: { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
     time: { hour: "2-digit", minute: "2-digit" },
@@ -82,6 +119,7 @@ window.mm = (function () {
           const type = el.dataset.type;
           if (type === "bool") body[el.name] = el.checked;
           else if (type === "int") { if (el.value !== "") body[el.name] = Number(el.value); }
+          else if (type === "rupees") { if (el.value !== "") body[el.name] = Math.round(Number(el.value) * 100); }
           else if (type === "local-datetime") { if (el.value) body[el.name] = new Date(el.value).toISOString(); else body[el.name] = ""; }
           else if (type === "list") body[el.name] = el.value.split(",").map((v) => v.trim()).filter(Boolean);
           else body[el.name] = el.value;
@@ -116,5 +154,5 @@ window.mm = (function () {
     apiForms();
     behaviours();
   });
-  return { api, format, localTimes, showError, timeZone };
+  return { api, canonicalZone, format, localTimes, showError, timeZone };
 })();
