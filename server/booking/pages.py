@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from server.accounts.service import ACCOUNTS
 from server.booking.bookings import BOOKINGS, CANCELLABLE, TOPICS
-from server.booking.mentors import MENTORS, MentorQuery, zone_names
+from server.booking.mentors import MENTORS, MentorQuery, canonical_zone, zone_names
 from server.booking.mentors_api import visible_profile
 from server.booking.shapes import DEMO_NOTE, card_json
 from server.http.formats import rupees
@@ -184,6 +185,7 @@ def _booking_named(request: web.Request, context: dict[str, Any], name: str) -> 
     "Move a booking: the mentor's free times in the next two weeks, then confirm",
     errors=(404,),
     login=True,
+    query=(QueryParam("tz", "the viewer's time zone, to group the times by their days"),),
 )
 async def reschedule_page(request: web.Request) -> web.Response:
     user = require_user(request)
@@ -193,14 +195,20 @@ async def reschedule_page(request: web.Request) -> web.Response:
     why = bookings.can_reschedule(user, booking)
     now = bookings.clock()
     free = [] if why else await bookings.slots(booking.mentor_id, now, now + timedelta(days=14))
+    profile = await request.app[MENTORS].profile(booking.mentor_id)
+    asked = canonical_zone(request.query.get("tz", ""))
+    zone_name = asked if asked in zone_names() else (profile.timezone if profile else "UTC")
+    local = ZoneInfo(zone_name)
     days: dict[str, list[Any]] = {}
-    for span in free:
-        days.setdefault(span.start.date().isoformat(), []).append(span)
+    for span in free:  # grouped by the viewer's day (the link adds their zone)
+        days.setdefault(span.start.astimezone(local).strftime("%a %d %b"), []).append(span)
     context = {
         "booking": booking,
         "mentor_name": mentor.name if mentor else "your mentor",
         "why": why,
         "days": days,
+        "zone_name": zone_name,
+        "local": local,
     }
     return await request.app[TEMPLATES].render(request, "reschedule.html", context)
 

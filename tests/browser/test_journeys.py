@@ -7,7 +7,8 @@ README), no sideways scrolling on the phone, and no serious or critical axe-core
    application in rupees with a photo previewed before it is saved, the time zone picked from
    the list, and the administrator approving it in the console.
 2. A mentee finds that mentor, books and pays, sees the confirmation; both dashboards show
-   the call with its agenda; the mentee cancels and sees the refund the policy promised first.
+   the call with its agenda; the mentee moves it once, then cancels it and sees the refund the
+   policy promised before confirming.
 """
 
 from __future__ import annotations
@@ -109,5 +110,62 @@ async def test_a_mentor_applies_and_a_mentee_books_pays_and_cancels(
     await card.get_by_role("link", name="View and book").click()
     await expect(mentee.get_by_role("heading", name="Meera Nair")).to_be_visible()
     await look(mentee, shots, "08-mentor-page")
+
+    # Books a slot two days ahead (far enough to move it later), and pays.
+    await mentee.locator("#days button:not([disabled])").nth(2).click()
+    await mentee.locator("#times .slot").nth(3).click()
+    await mentee.get_by_label("What do you want to talk about?").fill("Mock system design round")
+    await mentee.get_by_label("I accept the cancellation policy").check()
+    await mentee.get_by_role("button", name="Book this slot").click()
+    await mentee.wait_for_url("**/payments/simulator/*")
+    summary = mentee.locator("dl.facts")
+    await expect(summary).to_contain_text("Meera Nair")
+    await expect(summary).to_contain_text("10 minutes")
+    await expect(mentee.get_by_text("The slot is held for you until")).to_be_visible()
+    await look(mentee, shots, "09-pay")
+    await mentee.get_by_role("button", name="Pay ₹150.00 (test)").click()
+    await mentee.wait_for_url("**/dashboard?paid=*")
+    confirmation = mentee.get_by_role("status").filter(has_text="Paid.")
+    await expect(confirmation).to_contain_text("Your call with Meera Nair is booked")
+    await expect(
+        confirmation.get_by_role("link", name="Add it to your calendar (.ics)")
+    ).to_be_visible()
+    await look(mentee, shots, "10-paid")
+
+    # Both dashboards show it, with the agenda.
+    await mentor.goto(f"{base}/dashboard")
+    row = mentor.locator("li.booking").first
+    await expect(row).to_contain_text("Kiran Rao")
+    await expect(row).to_contain_text("Mock system design round")
+    await look(mentor, shots, "11-mentor-dashboard")
+
+    # The mentee moves the call once.
+    row = mentee.locator("li.booking").first
+    await row.get_by_role("link", name="Reschedule").click()
+    await expect(
+        mentee.get_by_role("heading", name="Move your call with Meera Nair")
+    ).to_be_visible()
+    await look(mentee, shots, "12-reschedule")
+    later = mentee.locator(".move-day").nth(3)
+    await later.locator("summary").click()  # three days on: a full refund still
+    await later.locator(".move-time").first.click()
+    await mentee.get_by_role("button", name="Move the call").click()
+    await mentee.wait_for_url("**/dashboard?moved=*")
+    await expect(mentee.get_by_role("status").filter(has_text="Moved.")).to_be_visible()
+    await expect(row).to_contain_text("Moved from")
+    await expect(row.get_by_role("link", name="Reschedule")).to_have_count(0)
+
+    # And then cancels it, seeing the refund first.
+    await row.get_by_role("link", name="Cancel").click()
+    refund = mentee.get_by_role("note", name="Refund")
+    await expect(refund).to_contain_text("You get back ₹150 of the ₹150 you paid")
+    await look(mentee, shots, "13-cancel")
+    await mentee.get_by_label("Why are you cancelling?").fill("My exam moved to that day")
+    await mentee.get_by_role("button", name="Cancel the call").click()
+    await mentee.wait_for_url("**/dashboard?cancelled=*")
+    await expect(mentee.get_by_role("status").filter(has_text="Cancelled.")).to_contain_text(
+        "₹150 is refunded"
+    )
+    await look(mentee, shots, "14-cancelled")
     for page in (mentor, admin, mentee):
         assert await csp_violations(page) == []

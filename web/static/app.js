@@ -142,6 +142,12 @@ window.mm = (function () {
     document.querySelectorAll("[data-print]").forEach((button) => {
       button.addEventListener("click", () => window.print());
     });
+    // <a data-add-tz> tells the page it opens the viewer's time zone (?tz=Asia/Kolkata).
+    document.querySelectorAll("a[data-add-tz]").forEach((link) => {
+      const url = new URL(link.href);
+      url.searchParams.set("tz", timeZone);
+      link.href = url.toString();
+    });
     document.querySelectorAll("[data-share]").forEach((bar) => {
       bar.style.setProperty("--share", `${Number(bar.dataset.share) || 0}%`);
     });
