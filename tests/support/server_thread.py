@@ -9,13 +9,17 @@ import logging
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
+from datetime import timedelta
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from server.app import create_app
+from server.calls.service import CALLS
 from server.config import Config
-from tests.conftest import FAST_PASSWORDS
+from server.db.models import Booking
+from tests.conftest import FAST_PASSWORDS, PASSWORD
 from tests.support.media import PeerConnections, tracked_peer_connections
 from tests.support.net import free_port
 
@@ -103,3 +107,44 @@ class ErrorLog(logging.Handler):
 
     def __exit__(self, *_exc: object) -> None:
         logging.getLogger().removeHandler(self)
+
+
+def mentee_with_a_booking(server: ServerThread, starts_in: timedelta) -> tuple[str, int]:
+    """Registers a mentor (user 1) and a mentee (user 2) on a fresh served app, logs the mentee
+    in, and writes a confirmed booking between them starting `starts_in` from now. Returns the
+    mentee's login cookie and the booking's id."""
+
+    async def register() -> str:
+        async with aiohttp.ClientSession(
+            server.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as session:
+            for email, role in (("mentor@example.org", "mentor"), ("mentee@example.org", "mentee")):
+                body = {"email": email, "password": PASSWORD, "name": role.title(), "role": role}
+                async with session.post("/api/auth/register", json=body) as response:
+                    assert response.status == 201
+            login = {"email": "mentee@example.org", "password": PASSWORD}
+            async with session.post("/api/auth/login", json=login) as response:
+                assert response.status == 200
+            return next(c.value for c in session.cookie_jar if c.key == "micromentor")
+
+    async def book() -> int:
+        assert server.app is not None
+        calls = server.app[CALLS]
+        async with calls.db.write() as s:
+            booking = Booking(
+                mentor_id=1,
+                mentee_id=2,
+                starts_at=calls.clock() + starts_in,
+                duration_seconds=600,
+                status="confirmed",
+                topic="Custom",
+                agenda="",
+                amount_paise=10000,
+                created_at=calls.clock() - timedelta(days=1),
+            )
+            s.add(booking)
+            await s.flush()
+            return booking.id
+
+    cookie = asyncio.run(register())
+    return cookie, server.call(book())

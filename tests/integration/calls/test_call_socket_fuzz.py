@@ -19,12 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.calls.service import CALLS
-from server.db.models import Booking
-from tests.conftest import PASSWORD, make_config
+from tests.conftest import make_config
 from tests.support.fuzz import fuzz_settings, json_values, mutated_offer
 from tests.support.media import TestPeer, encode_opus, encode_vp8
-from tests.support.server_thread import ErrorLog, ServerThread
+from tests.support.server_thread import ErrorLog, ServerThread, mentee_with_a_booking
 
 SENTINEL = json.dumps({"type": "sentinel"})  # answered with unknown_type: all before it is done
 REAL_CANDIDATE = "candidate:1 1 udp 2130706431 127.0.0.1 9 typ host"
@@ -91,40 +89,7 @@ class CallSite:
 
     def __init__(self, server: ServerThread) -> None:
         self.server = server
-        self.cookie = asyncio.run(self._register())
-        self.booking_id = server.call(self._book())
-
-    async def _register(self) -> str:
-        async with aiohttp.ClientSession(
-            self.server.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        ) as session:
-            for email, role in (("mentor@example.org", "mentor"), ("mentee@example.org", "mentee")):
-                body = {"email": email, "password": PASSWORD, "name": role.title(), "role": role}
-                async with session.post("/api/auth/register", json=body) as response:
-                    assert response.status == 201
-            login = {"email": "mentee@example.org", "password": PASSWORD}
-            async with session.post("/api/auth/login", json=login) as response:
-                assert response.status == 200
-            return next(c.value for c in session.cookie_jar if c.key == "micromentor")
-
-    async def _book(self) -> int:
-        assert self.server.app is not None
-        calls = self.server.app[CALLS]
-        async with calls.db.write() as s:
-            booking = Booking(
-                mentor_id=1,
-                mentee_id=2,
-                starts_at=calls.clock(),
-                duration_seconds=600,
-                status="confirmed",
-                topic="Custom",
-                agenda="",
-                amount_paise=10000,
-                created_at=calls.clock() - timedelta(days=1),
-            )
-            s.add(booking)
-            await s.flush()
-            return booking.id
+        self.cookie, self.booking_id = mentee_with_a_booking(server, timedelta(0))
 
     def visit(self, texts: list[str]) -> list[dict[str, Any]]:
         """Opens a call socket as the mentee, sends `texts`, reads every reply, leaves."""

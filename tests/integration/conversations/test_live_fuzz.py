@@ -17,11 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.calls.service import CALLS
-from server.db.models import Booking
-from tests.conftest import PASSWORD, make_config
+from tests.conftest import make_config
 from tests.support.fuzz import fuzz_settings, json_values
-from tests.support.server_thread import ErrorLog, ServerThread
+from tests.support.server_thread import ErrorLog, ServerThread, mentee_with_a_booking
 
 CODES = {"bad_message", "invalid_field", "not_found", "too_many_attempts", "too_fast"}
 EVENTS = {"sent", "message", "unread", "typing", "read", "pong", "error", "hello"}
@@ -58,40 +56,7 @@ class LiveSite:
 
     def __init__(self, server: ServerThread) -> None:
         self.server = server
-        self.cookie = asyncio.run(self._register())
-        self.booking_id = server.call(self._book())
-
-    async def _register(self) -> str:
-        async with aiohttp.ClientSession(
-            self.server.url, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        ) as session:
-            for email, role in (("mentor@example.org", "mentor"), ("mentee@example.org", "mentee")):
-                body = {"email": email, "password": PASSWORD, "name": role.title(), "role": role}
-                async with session.post("/api/auth/register", json=body) as response:
-                    assert response.status == 201
-            login = {"email": "mentee@example.org", "password": PASSWORD}
-            async with session.post("/api/auth/login", json=login) as response:
-                assert response.status == 200
-            return next(c.value for c in session.cookie_jar if c.key == "micromentor")
-
-    async def _book(self) -> int:
-        assert self.server.app is not None
-        calls = self.server.app[CALLS]
-        async with calls.db.write() as s:
-            booking = Booking(
-                mentor_id=1,
-                mentee_id=2,
-                starts_at=calls.clock() + timedelta(days=1),
-                duration_seconds=600,
-                status="confirmed",
-                topic="Custom",
-                agenda="",
-                amount_paise=10000,
-                created_at=calls.clock(),
-            )
-            s.add(booking)
-            await s.flush()
-            return booking.id
+        self.cookie, self.booking_id = mentee_with_a_booking(server, timedelta(days=1))
 
     def visit(self, texts: list[str]) -> tuple[list[dict[str, Any]], bool]:
         return asyncio.run(self._visit(texts))
