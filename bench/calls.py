@@ -20,20 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from bench.processes import ROOT, cpu_seconds, process
 from tests.support.media import Clip, TestPeer, encode_opus, encode_vp8
 from tests.support.net import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -50,46 +46,6 @@ class Sample:
     def cpu_per_call(self) -> float:
         """Share of one core per call, in percent."""
         return 100 * self.cpu_seconds / self.seconds / self.calls
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
-
-
-async def wait_http(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not come up")
-            await asyncio.sleep(0.1)
-
-
-@asynccontextmanager
-async def process(args: list[str], env: dict[str, str], ready_url: str) -> AsyncIterator[int]:
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        await wait_http(ready_url)
-        yield proc.pid
-    finally:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
 
 
 def server_env(data_dir: str, port: int) -> dict[str, str]:

@@ -34,8 +34,8 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,10 +43,9 @@ from typing import Any
 
 import aiohttp
 
+from bench.processes import ROOT, cpu_seconds, log_summary, process
 from tests.support.net import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench-messages-password"
 # The server refuses a user's 31st message within a minute; stay clear of it.
 SENDS_PER_USER_MINUTE = 25
@@ -56,11 +55,6 @@ SATURATED = 0.9
 FILLER = "could we go over the system design question from last week before the call?"
 # How long the last messages may take to arrive before they count as lost.
 DRAIN_SECONDS = 10.0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -184,48 +178,6 @@ def number_of(text: object) -> int | None:
 # -- processes ---------------------------------------------------------------------------------
 
 
-async def wait_http(url: str, proc: asyncio.subprocess.Process, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if proc.returncode is not None:
-                raise RuntimeError(f"the process serving {url} exited ({proc.returncode})")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not come up")
-            await asyncio.sleep(0.1)
-
-
-@asynccontextmanager
-async def process(
-    args: list[str], env: dict[str, str], ready_url: str, log: Path
-) -> AsyncIterator[int]:
-    """Runs `args` with stderr into `log` until the block ends; yields its pid once it serves."""
-    with log.open("w") as stderr:
-        proc = await asyncio.create_subprocess_exec(
-            *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
-        )
-    try:
-        try:
-            await wait_http(ready_url, proc)
-        except RuntimeError as exc:
-            tail = "\n".join(log_summary(log)[-20:])
-            raise RuntimeError(f"{exc}; its log ends:\n{tail}") from None
-        yield proc.pid
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-
-
 def server_env(data_dir: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
     env.update(
@@ -237,16 +189,6 @@ def server_env(data_dir: str, port: int) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
     )
     return env
-
-
-def log_summary(path: Path) -> list[str]:
-    """What the process wrote to stderr: the server logs at warning and above."""
-    if not path.exists():
-        return []
-    return [line.rstrip() for line in path.read_text(errors="replace").splitlines() if line]
-
-
-# -- seeding -----------------------------------------------------------------------------------
 
 
 async def seed(data_dir: str, conversations: int, password_hash: str) -> list[int]:

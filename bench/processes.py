@@ -1,0 +1,76 @@
+"""What the benchmarks share: running a server as a subprocess until it serves, and reading
+a process's CPU time from /proc."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
+
+
+async def wait_http(url: str, proc: asyncio.subprocess.Process, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if proc.returncode is not None:
+                raise RuntimeError(f"the process serving {url} exited ({proc.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up")
+            await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def process(
+    args: list[str], env: dict[str, str], ready_url: str, log: Path | None = None
+) -> AsyncIterator[int]:
+    """Runs `args` (stderr into `log`, or nowhere) until the block ends; yields its pid once it
+    serves."""
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("w")) if log else asyncio.subprocess.DEVNULL
+        proc = await asyncio.create_subprocess_exec(
+            *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
+        )
+    try:
+        try:
+            await wait_http(ready_url, proc)
+        except RuntimeError as exc:
+            tail = "\n".join(log_summary(log)[-20:]) if log else "(not kept)"
+            raise RuntimeError(f"{exc}; its log ends:\n{tail}") from None
+        yield proc.pid
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+
+
+def log_summary(path: Path) -> list[str]:
+    """What the process wrote to stderr: the server logs at warning and above."""
+    if not path.exists():
+        return []
+    return [line.rstrip() for line in path.read_text(errors="replace").splitlines() if line]
+
+
+# -- seeding -----------------------------------------------------------------------------------
