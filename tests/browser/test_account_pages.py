@@ -45,6 +45,9 @@ async def test_sign_up_log_out_and_log_in_on_a_phone(
 
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Create account").click()
+    # A new mentor goes on to the application, then finds the dashboard from the menu.
+    await expect(page.get_by_role("heading", name="Become a mentor")).to_be_visible()
+    await page.get_by_role("link", name="Dashboard").click()
     await expect(page.get_by_role("heading", name="Hello, Meera Iyer")).to_be_visible()
     await expect(page.get_by_role("heading", name="Calls with your mentees")).to_be_visible()
     await assert_fits_the_screen(page)

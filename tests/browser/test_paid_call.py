@@ -73,6 +73,8 @@ async def test_book_pay_call_and_the_mentor_is_paid(
     mentor = await logged_in_page(browser, base, "meera@example.org")
     await mentor.locator("li.booking").first.get_by_role("link", name="Join").click()
     await row.get_by_role("link", name="Join").click()
+    for page in (mentee, mentor):  # the pre-join check: camera, microphone, then join
+        await page.get_by_role("button", name="Join call").click()
     for page in (mentee, mentor):
         await page.wait_for_function(
             "() => document.getElementById('remote').videoWidth > 0", timeout=20_000

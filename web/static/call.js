@@ -4,51 +4,322 @@
 "use strict";
 
 (function () {
-  const root = document.getElementById("call");
-  if (!root) return;
-  const bookingId = root.dataset.bookingId;
-  const otherRole = root.dataset.otherRole;
+  const page = document.getElementById("call-page");
+  if (!page) return;
   const $ = (id) => document.getElementById(id);
+  const root = $("call");
+  const bookingId = page.dataset.bookingId;
+  const myRole = root.dataset.role;
+  const otherRole = root.dataset.otherRole;
+  const otherName = root.dataset.otherName;
   const ui = {
+    waiting: $("waiting"), startsIn: $("starts-in"), waitingStatus: $("waiting-status"),
     status: $("status"), countdown: $("countdown"), warning: $("warning"), notice: $("notice"),
-    remote: $("remote"), local: $("local"), placeholder: $("remote-placeholder"),
-    mute: $("mute"), camera: $("camera"), leave: $("leave"),
+    prejoin: $("prejoin"), preview: $("preview"), previewOff: $("preview-off"),
+    devices: $("devices"), cameraSelect: $("camera-select"), micSelect: $("mic-select"),
+    micLevel: $("mic-level"), joinMuted: $("join-muted"), joinCameraOff: $("join-camera-off"),
+    prejoinNote: $("prejoin-note"), join: $("join"),
+    stage: $("stage"), remote: $("remote"), local: $("local"), placeholder: $("remote-placeholder"),
+    controls: $("controls"), mute: $("mute"), camera: $("camera"), fullscreen: $("fullscreen"),
+    leave: $("leave"), callDevices: $("call-devices"), leaveDialog: $("leave-dialog"),
     chatLines: $("chat-lines"), chatForm: $("chat-form"), chatText: $("chat-text"),
-    ended: $("ended"), endedReason: $("ended-reason"),
+    ended: $("ended"), endedTitle: $("ended-title"), endedReason: $("ended-reason"),
+    rejoin: $("rejoin"),
   };
   const ENDED_TEXT = {
     time_up: "Time is up. Thank you both!",
     left: "Both of you left the call.",
     cancelled: "The call was cancelled.",
-    you_left: "You left the call. You can rejoin while time remains.",
   };
 
+  // window.micromentor.state is where this page is (tests and people debugging read it):
+  //   "waiting"      too early: the waiting room counts down to the start, opens by itself
+  //   "prejoin"      the pre-join check: camera preview, microphone level, pickers, "Join call"
+  //                  (the socket is already open: presence and chat work, no media is sent)
+  //   "connecting"   "Join call" was pressed: offer sent, media not connected yet
+  //   "in_call"      our media connection to the server is up (the other side may not be:
+  //                  see `peer`, the server's "absent" | "joined" | "left")
+  //   "reconnecting" the socket or the media dropped; the page tries again by itself
+  //   "left"         you left; "Rejoin" is offered while time remains
+  //   "ended"        the call is over (time up, both left, cancelled, not joinable)
   const call = {
-    state: "starting", peer: "absent", localStream: null, pc: null, ws: null,
-    endsAt: null, ended: false, retry: 0, remoteStream: new MediaStream(),
+    state: page.dataset.phase === "waiting" ? "waiting" : "prejoin",
+    peer: "absent", localStream: null, pc: null, ws: null, join: null,
+    endsAt: null, started: false, ended: false, retry: 0, remoteStream: new MediaStream(),
+    opening: false, // a join request for a new socket is under way
+    wantsMedia: false, // true once the person pressed "Join call" (or Rejoin)
+    micOn: true, cameraOn: true, cameraId: "", micId: "",
+    remoteFrames: 0, remoteFrameAt: 0, remoteSeen: false,
   };
   window.micromentor = call; // for people debugging in the console, and for tests
 
-  function setStatus(text) { ui.status.textContent = text; }
+  // The server's clock, as the page saw it at load: the waiting room opens on time even
+  // when this computer's clock is off.
+  const skew = (Date.parse(page.dataset.serverNow) || Date.now()) - Date.now();
+  const serverNow = () => Date.now() + skew;
+  const opensAt = Date.parse(page.dataset.opensAt);
+  const startsAt = Date.parse(page.dataset.startsAt);
+
+  function setState(state) {
+    call.state = state;
+    page.dataset.state = state;
+    render();
+  }
   function showNotice(text) { ui.notice.textContent = text; ui.notice.hidden = !text; }
+
+  // -- the waiting room ------------------------------------------------------------------------
+
+  function untilText(ms) {
+    const minutes = Math.round(ms / 60000);
+    if (ms < 45000) return "in less than a minute";
+    if (minutes < 60) return `in ${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return `in ${hours} h ${minutes % 60} min`;
+    return `on ${window.mm ? window.mm.format(new Date(startsAt).toISOString(), "datetime") : ""}`;
+  }
+
+  let waitingTimer = null;
+  function tickWaiting() {
+    const now = serverNow();
+    const toStart = startsAt - now;
+    ui.startsIn.textContent = toStart > 0 ? untilText(toStart) : "now";
+    if (now >= opensAt) {
+      clearInterval(waitingTimer);
+      waitingTimer = null;
+      ui.waitingStatus.textContent = "The call is open: getting you ready…";
+      tryOpen();
+    }
+  }
+
+  function enterWaiting() {
+    call.state = "waiting";
+    page.dataset.state = "waiting";
+    root.hidden = true;
+    ui.ended.hidden = true;
+    ui.waiting.hidden = false;
+    tickWaiting();
+    if (!waitingTimer && call.state === "waiting") waitingTimer = setInterval(tickWaiting, 1000);
+  }
+
+  async function tryOpen() {
+    let join;
+    try {
+      join = await fetchJoin();
+    } catch (err) {
+      if (err.code === "too_early") { setTimeout(tryOpen, 5000); return; }
+      if (err.status === 409 || err.status === 403 || err.status === 404) {
+        finish(err.code === "call_ended" ? "time_up" : null, err.message);
+        return;
+      }
+      setTimeout(tryOpen, 5000);
+      return;
+    }
+    ui.waiting.hidden = true;
+    root.hidden = false;
+    await enterPrejoin(join);
+  }
+
+  // -- camera and microphone -------------------------------------------------------------------
+
+  function constraintsFor(kind) {
+    if (kind === "video") {
+      const video = { width: { ideal: 640 }, height: { ideal: 480 } };
+      if (call.cameraId) video.deviceId = { exact: call.cameraId };
+      return video;
+    }
+    return call.micId ? { deviceId: { exact: call.micId } } : true;
+  }
 
   async function getMedia() {
     const attempts = [
-      [{ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } }, ""],
-      [{ audio: true }, "No camera available: you joined with audio only."],
+      [{ audio: constraintsFor("audio"), video: constraintsFor("video") }, ""],
+      [{ audio: true, video: true }, ""],
+      [{ audio: true }, "No camera available: you join with audio only."],
+      [{ video: true }, "No microphone available: the other side will not hear you."],
     ];
     for (const [constraints, note] of attempts) {
       try {
         const stream = await navigator.mediaDevices.getUserMedia(constraints);
         showNotice(note);
+        ui.prejoinNote.textContent = note;
+        ui.prejoinNote.hidden = !note;
         return stream;
       } catch (err) {
         console.warn("getUserMedia", constraints, err);
       }
     }
-    showNotice("No camera or microphone: you can see and hear the other side, and chat.");
+    const note = "No camera or microphone: you can see and hear the other side, and chat.";
+    showNotice(note);
+    ui.prejoinNote.textContent = note;
+    ui.prejoinNote.hidden = false;
     return new MediaStream();
   }
+
+  function showLocal() {
+    const stream = call.localStream;
+    const hasVideo = stream && stream.getVideoTracks().length > 0;
+    if (ui.preview.srcObject !== stream) ui.preview.srcObject = stream;
+    if (ui.local.srcObject !== stream) ui.local.srcObject = stream;
+    const videoOn = hasVideo && call.cameraOn;
+    ui.preview.classList.toggle("gone", !videoOn);
+    ui.local.classList.toggle("gone", !videoOn);
+    ui.previewOff.hidden = videoOn;
+    ui.previewOff.textContent = hasVideo ? "Your camera is off" : "No camera";
+    ui.camera.disabled = !hasVideo;
+    ui.joinCameraOff.disabled = !hasVideo;
+    const hasAudio = stream && stream.getAudioTracks().length > 0;
+    ui.mute.disabled = !hasAudio;
+    ui.joinMuted.disabled = !hasAudio;
+  }
+
+  // Applies the microphone and camera choices to the tracks and to every control showing them.
+  function applyChoices() {
+    const stream = call.localStream;
+    if (stream) {
+      stream.getAudioTracks().forEach((t) => { t.enabled = call.micOn; });
+      stream.getVideoTracks().forEach((t) => { t.enabled = call.cameraOn; });
+    }
+    ui.joinMuted.checked = !call.micOn;
+    ui.joinCameraOff.checked = !call.cameraOn;
+    ui.mute.setAttribute("aria-pressed", String(!call.micOn));
+    ui.mute.textContent = call.micOn ? "Mute" : "Unmute";
+    ui.camera.setAttribute("aria-pressed", String(!call.cameraOn));
+    ui.camera.textContent = call.cameraOn ? "Camera off" : "Camera on";
+    showLocal();
+  }
+
+  async function fillPickers() {
+    let devices = [];
+    try {
+      devices = await navigator.mediaDevices.enumerateDevices();
+    } catch (err) {
+      console.warn("enumerateDevices", err);
+    }
+    const current = (kind) => {
+      const track = call.localStream && (kind === "videoinput"
+        ? call.localStream.getVideoTracks()[0] : call.localStream.getAudioTracks()[0]);
+      return track ? track.getSettings().deviceId || "" : "";
+    };
+    for (const [select, kind, noun] of [
+      [ui.cameraSelect, "videoinput", "Camera"], [ui.micSelect, "audioinput", "Microphone"],
+    ]) {
+      const found = devices.filter((d) => d.kind === kind && d.deviceId);
+      if (!found.length) continue;
+      select.replaceChildren(...found.map((d, i) => {
+        const option = document.createElement("option");
+        option.value = d.deviceId;
+        option.textContent = d.label || `${noun} ${i + 1}`;
+        return option;
+      }));
+      const id = current(kind);
+      if (id && found.some((d) => d.deviceId === id)) select.value = id;
+    }
+  }
+
+  // Another camera or microphone: a new track in place of the old one, in the preview and,
+  // during the call, in the sender (replaceTrack: no renegotiation).
+  async function switchDevice(kind, deviceId) {
+    if (kind === "video") call.cameraId = deviceId; else call.micId = deviceId;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraintsFor(kind) });
+    } catch (err) {
+      console.warn("switching", kind, err);
+      showNotice(`That ${kind === "video" ? "camera" : "microphone"} cannot be used.`);
+      return;
+    }
+    const track = kind === "video" ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0];
+    const tracks = call.localStream ? call.localStream.getTracks() : [];
+    tracks.filter((t) => t.kind === kind).forEach((t) => t.stop());
+    // A new stream, so that the preview and the picture-in-picture show the new camera.
+    call.localStream = new MediaStream([...tracks.filter((t) => t.kind !== kind), track]);
+    if (call.pc) {
+      const sender = senderFor(call.pc, kind);
+      if (sender) await sender.replaceTrack(track);
+    }
+    applyChoices();
+    if (kind === "audio") watchLevel();
+  }
+
+  function senderFor(pc, kind) {
+    const transceiver = pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
+    return transceiver ? transceiver.sender : null;
+  }
+
+  // The microphone level meter: an AnalyserNode's loudness, ten times a second.
+  const level = { context: null, source: null, analyser: null, timer: null };
+  function watchLevel() {
+    const track = call.localStream && call.localStream.getAudioTracks()[0];
+    if (level.source) { level.source.disconnect(); level.source = null; }
+    if (!track || !window.AudioContext) { ui.micLevel.value = 0; return; }
+    if (!level.context) {
+      level.context = new AudioContext();
+      level.analyser = level.context.createAnalyser();
+      level.analyser.fftSize = 512;
+    }
+    level.source = level.context.createMediaStreamSource(new MediaStream([track]));
+    level.source.connect(level.analyser);
+    if (level.context.state === "suspended") level.context.resume().catch(() => {});
+    if (!level.timer) {
+      const samples = new Float32Array(level.analyser.fftSize);
+      level.timer = setInterval(() => {
+        level.analyser.getFloatTimeDomainData(samples);
+        let sum = 0;
+        for (const s of samples) sum += s * s;
+        const rms = Math.sqrt(sum / samples.length);
+        ui.micLevel.value = Math.min(1, rms * 4);
+        ui.micLevel.textContent = ui.micLevel.value > 0.05 ? "sound" : "silent";
+      }, 100);
+    }
+  }
+  function stopLevel() {
+    if (level.source) { level.source.disconnect(); level.source = null; }
+    if (level.timer) { clearInterval(level.timer); level.timer = null; }
+    ui.micLevel.value = 0;
+  }
+
+  function stopMedia() {
+    stopLevel();
+    if (call.localStream) call.localStream.getTracks().forEach((t) => t.stop());
+    call.localStream = null;
+  }
+
+  // -- the pre-join check ----------------------------------------------------------------------
+
+  async function enterPrejoin(join) {
+    setState("prejoin");
+    ui.prejoin.hidden = false;
+    ui.devices.hidden = false;
+    ui.prejoin.insertBefore(ui.devices, ui.prejoin.querySelector(".choice"));
+    ui.join.disabled = true;
+    openSocket(join); // presence and chat while the person gets ready
+    ui.prejoinNote.textContent = "Your browser may ask whether this page can use your camera and microphone.";
+    ui.prejoinNote.hidden = false;
+    const stream = await getMedia();
+    if (call.state !== "prejoin" && call.state !== "connecting") {
+      stream.getTracks().forEach((t) => t.stop()); // too early after all, or over
+      return;
+    }
+    call.localStream = stream;
+    applyChoices();
+    watchLevel();
+    await fillPickers();
+    ui.join.disabled = false;
+    if ("joinNow" in page.dataset) joinCall(); // a demo link, or ?join=now: no check
+  }
+
+  function joinCall() {
+    if (call.wantsMedia || call.ended) return;
+    call.wantsMedia = true;
+    if (level.context && level.context.state === "suspended") level.context.resume().catch(() => {});
+    ui.prejoin.hidden = true;
+    ui.callDevices.append(ui.devices);
+    setState("connecting");
+    if (call.ws && call.ws.readyState === WebSocket.OPEN) sendOffer();
+    else if (!call.ws && !call.opening) openSocket(null); // it offers when it opens
+  }
+
+  // -- signaling -------------------------------------------------------------------------------
 
   async function fetchJoin() {
     const response = await fetch(`/api/bookings/${bookingId}/join`, { credentials: "same-origin" });
@@ -71,10 +342,11 @@
 
   function newPeerConnection(iceServers) {
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
-    const audio = call.localStream.getAudioTracks()[0];
-    const video = call.localStream.getVideoTracks()[0];
-    pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [call.localStream] });
-    pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [call.localStream] });
+    const stream = call.localStream || new MediaStream();
+    const audio = stream.getAudioTracks()[0];
+    const video = stream.getVideoTracks()[0];
+    pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [stream] });
+    pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [stream] });
     pc.ontrack = (event) => {
       call.remoteStream.getTracks()
         .filter((t) => t.kind === event.track.kind && t !== event.track)
@@ -92,7 +364,7 @@
       if (pc !== call.pc) return;
       if (pc.connectionState === "connected") {
         call.retry = 0;
-        render();
+        setState("in_call");
       } else if (pc.connectionState === "failed") {
         reconnect("the media connection failed");
       }
@@ -100,46 +372,66 @@
     return pc;
   }
 
-  async function connect() {
-    if (call.ended) return;
-    call.state = call.state === "starting" ? "connecting" : "reconnecting";
-    render();
-    let join;
-    try {
-      join = await fetchJoin();
-    } catch (err) {
-      if (err.status === 409 || err.status === 403 || err.status === 404) {
-        return finish(err.code === "call_ended" ? "time_up" : null, err.message);
-      }
-      return reconnect(err.message);
-    }
-    if (join.ends_at) call.endsAt = Date.parse(join.ends_at);
-    const pc = newPeerConnection(join.ice_servers || []);
+  async function sendOffer() {
+    const pc = newPeerConnection((call.join && call.join.ice_servers) || []);
     call.pc = pc;
+    call.remoteFrames = 0;
+    call.remoteSeen = false;
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    if (pc === call.pc) send({ type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  // Opens the call socket (with `join`, the join endpoint's answer, when there is a fresh one).
+  // Once the person has pressed "Join call", the socket sends the offer as it opens.
+  async function openSocket(join) {
+    if (call.ended || call.opening) return;
+    if (!join) {
+      call.opening = true;
+      try {
+        join = await fetchJoin();
+      } catch (err) {
+        call.opening = false;
+        if (err.status === 409 || err.status === 403 || err.status === 404) {
+          if (err.code === "too_early") { teardown(); stopMedia(); enterWaiting(); return; }
+          finish(err.code === "call_ended" ? "time_up" : null, err.message);
+          return;
+        }
+        reconnect(err.message);
+        return;
+      }
+      call.opening = false;
+    }
+    if (call.ended || call.state === "left") return;
+    call.join = join;
+    if (join.ends_at && !call.started) call.endsAt = Date.parse(join.ends_at);
     const ws = new WebSocket(join.ws_url);
     call.ws = ws;
-    ws.onopen = async () => {
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      send({ type: "offer", sdp: pc.localDescription.sdp });
-    };
-    ws.onmessage = (event) => onMessage(pc, JSON.parse(event.data));
-    ws.onclose = () => {
-      if (ws === call.ws && !call.ended) reconnect("the connection to the server dropped");
+    ws.onopen = () => { if (call.wantsMedia) sendOffer(); };
+    ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+    ws.onclose = (event) => {
+      if (ws !== call.ws || call.ended) return;
+      if (event.code === 4000) {
+        // Another tab or device of ours joined this call: this page steps aside.
+        leaveCall("You joined this call from another tab or device, so this page let go.");
+        return;
+      }
+      reconnect("the connection to the server dropped");
     };
   }
 
-  async function onMessage(pc, message) {
+  async function onMessage(message) {
     switch (message.type) {
       case "answer":
-        await pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        if (call.pc) await call.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
         break;
       case "state":
+        if (message.peer !== "joined" || call.peer !== "joined") call.remoteSeen = false;
         call.peer = message.peer;
         if (typeof message.remaining_ms === "number") {
           call.endsAt = Date.now() + message.remaining_ms;
         }
-        call.started = message.ends_at !== null;
+        call.started = message.ends_at !== null && message.ends_at !== undefined;
         render();
         break;
       case "warning":
@@ -164,11 +456,10 @@
     if (call.ended) return;
     console.info("reconnecting:", why);
     teardown();
-    call.state = "reconnecting";
-    render();
+    if (call.wantsMedia) setState("reconnecting");
     call.retry += 1;
     const delay = Math.min(5000, 500 * 2 ** Math.min(call.retry, 4));
-    setTimeout(connect, delay);
+    setTimeout(() => { if (!call.ws && call.state !== "left") openSocket(null); }, delay);
   }
 
   function teardown() {
@@ -177,30 +468,146 @@
     call.pc = null;
     if (ws) { ws.onclose = null; ws.close(); }
     if (pc) pc.close();
+    call.peer = "absent";
+    call.remoteSeen = false;
+  }
+
+  function exitFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  }
+
+  function showEnded(title, text, canRejoin) {
+    exitFullscreen();
+    if (ui.leaveDialog.open) ui.leaveDialog.close();
+    root.hidden = true;
+    ui.waiting.hidden = true;
+    ui.ended.hidden = false;
+    ui.endedTitle.textContent = title;
+    ui.endedReason.textContent = text;
+    ui.rejoin.hidden = !canRejoin;
+    document.title = `${title} · micromentor`;
+    ui.endedTitle.focus();
   }
 
   function finish(reason, message) {
     if (call.ended) return;
     call.ended = true;
-    call.state = "ended";
+    if (waitingTimer) { clearInterval(waitingTimer); waitingTimer = null; }
     teardown();
-    if (call.localStream) call.localStream.getTracks().forEach((t) => t.stop());
-    root.hidden = true;
-    ui.ended.hidden = false;
-    ui.endedReason.textContent = message || ENDED_TEXT[reason] || "The call has ended.";
-    document.title = "Call ended · micromentor";
+    stopMedia();
+    setState("ended");
+    const title = reason === "cancelled" ? "The call was cancelled" : "The call has ended";
+    showEnded(title, ENDED_TEXT[reason] || (message ? sentence(message) : "The call has ended."), false);
+  }
+
+  function sentence(text) {
+    return `${text[0].toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? "" : "."}`;
+  }
+
+  function timeRemains() {
+    return !call.endsAt || call.endsAt - Date.now() > 2000;
+  }
+
+  // You left (or another tab took over): media off, the ended view with Rejoin.
+  function leaveCall(text) {
+    send({ type: "leave" });
+    teardown();
+    stopMedia();
+    call.wantsMedia = false;
+    setState("left");
+    showEnded("You left the call",
+      text || "The call goes on until its time is up, and you can rejoin while time remains.",
+      timeRemains());
+  }
+
+  async function rejoin() {
+    ui.rejoin.disabled = true;
+    ui.ended.hidden = true;
+    root.hidden = false;
+    ui.prejoin.hidden = true;
+    call.retry = 0;
+    call.wantsMedia = true;
+    setState("connecting");
+    const stream = await getMedia();
+    ui.rejoin.disabled = false;
+    if (call.state !== "connecting") { stream.getTracks().forEach((t) => t.stop()); return; }
+    call.localStream = stream;
+    applyChoices();
+    watchLevel();
+    if (call.state === "connecting") openSocket(null);
+  }
+
+  // -- what the page shows ---------------------------------------------------------------------
+
+  function peerText() {
+    if (call.peer === "absent") return `Waiting for the ${otherRole} to join…`;
+    if (call.peer === "left") return `${otherName} left the call`;
+    return "";
   }
 
   function render() {
+    const inCall = ["connecting", "in_call", "reconnecting"].includes(call.state);
+    ui.stage.hidden = !inCall;
+    ui.controls.hidden = !inCall;
+    ui.callDevices.hidden = !inCall;
+    let text;
+    if (call.state === "prejoin") {
+      text = peerText() || `${otherName} is in the call`;
+      if (call.peer === "left") text += ". They can rejoin while time remains.";
+    } else if (call.state === "reconnecting") {
+      text = "Reconnecting…";
+    } else if (call.state === "connecting") {
+      text = "Connecting…";
+    } else if (call.state === "in_call") {
+      text = peerText() || "In call";
+      if (call.peer === "left") text += ". They can rejoin while time remains.";
+    } else {
+      return;
+    }
+    if (ui.status.textContent !== text) ui.status.textContent = text;
+    renderRemote();
+  }
+
+  // The other side's video shows only while frames arrive from them: when they leave or drop,
+  // their last frame does not stay frozen on screen.
+  function renderRemote() {
+    const flowing = call.peer === "joined" && call.remoteSeen;
+    ui.remote.classList.toggle("gone", !flowing);
+    ui.placeholder.hidden = flowing;
     let text;
     if (call.state === "reconnecting") text = "Reconnecting…";
-    else if (call.peer === "absent") text = `Waiting for the ${otherRole} to join…`;
-    else if (call.peer === "left") text = `The ${otherRole} left. They can rejoin while time remains.`;
-    else if (call.pc && call.pc.connectionState === "connected") text = "In call";
-    else text = "Connecting…";
-    setStatus(text);
-    ui.placeholder.hidden = call.peer === "joined";
-    if (call.peer !== "joined") ui.placeholder.textContent = text;
+    else if (call.peer !== "joined") text = peerText();
+    else if (call.state !== "in_call") text = "Connecting…";
+    else if (call.remoteFrames > 0) text = `${otherName}'s video stopped: reconnecting…`;
+    else text = `${otherName} is here, without video`;
+    if (!flowing && ui.placeholder.textContent !== text) ui.placeholder.textContent = text;
+  }
+
+  // Frames decoded from the other side, from the receiver's statistics (once a second).
+  async function watchRemoteFrames() {
+    const pc = call.pc;
+    if (!pc || call.state !== "in_call") return;
+    const transceiver = pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
+    if (!transceiver) return;
+    let frames = 0;
+    try {
+      (await transceiver.receiver.getStats()).forEach((report) => {
+        if (report.type === "inbound-rtp") frames = Math.max(frames, report.framesDecoded || 0);
+      });
+    } catch (err) {
+      return;
+    }
+    if (pc !== call.pc) return;
+    const now = Date.now();
+    if (frames > call.remoteFrames) {
+      call.remoteFrames = frames;
+      call.remoteFrameAt = now;
+    }
+    const seen = call.peer === "joined" && call.remoteFrameAt > 0 && now - call.remoteFrameAt < 3000;
+    if (seen !== call.remoteSeen) {
+      call.remoteSeen = seen;
+      renderRemote();
+    }
   }
 
   function tick() {
@@ -211,34 +618,56 @@
     } else {
       ui.countdown.textContent = "--:--";
     }
+    if (call.state === "left" && !ui.rejoin.hidden && !timeRemains()) {
+      ui.rejoin.hidden = true;
+      ui.endedReason.textContent = "The call's time is up.";
+    }
   }
 
   function addChatLine(message) {
     const item = document.createElement("li");
-    item.className = message.from === root.dataset.role ? "mine" : "theirs";
+    item.className = message.from === myRole ? "mine" : "theirs";
     const who = document.createElement("strong");
-    who.textContent = message.from === root.dataset.role ? "You" : message.name;
+    who.textContent = message.from === myRole ? "You" : message.name;
     item.append(who, document.createTextNode(` ${message.text}`));
     ui.chatLines.append(item);
     ui.chatLines.scrollTop = ui.chatLines.scrollHeight;
   }
 
-  function toggle(kind, button, onLabel, offLabel) {
-    const tracks = kind === "audio" ? call.localStream.getAudioTracks()
-                                    : call.localStream.getVideoTracks();
-    if (!tracks.length) return;
-    const enabled = !tracks[0].enabled;
-    tracks.forEach((t) => { t.enabled = enabled; });
-    button.setAttribute("aria-pressed", String(!enabled));
-    button.textContent = enabled ? onLabel : offLabel;
-  }
+  // -- controls --------------------------------------------------------------------------------
 
-  ui.mute.addEventListener("click", () => toggle("audio", ui.mute, "Mute", "Unmute"));
-  ui.camera.addEventListener("click", () => toggle("video", ui.camera, "Camera off", "Camera on"));
-  ui.leave.addEventListener("click", () => {
-    send({ type: "leave" });
-    finish("you_left");
+  ui.join.addEventListener("click", joinCall);
+  ui.joinMuted.addEventListener("change", () => { call.micOn = !ui.joinMuted.checked; applyChoices(); });
+  ui.joinCameraOff.addEventListener("change", () => {
+    call.cameraOn = !ui.joinCameraOff.checked;
+    applyChoices();
   });
+  ui.mute.addEventListener("click", () => { call.micOn = !call.micOn; applyChoices(); });
+  ui.camera.addEventListener("click", () => { call.cameraOn = !call.cameraOn; applyChoices(); });
+  ui.cameraSelect.addEventListener("change", () => switchDevice("video", ui.cameraSelect.value));
+  ui.micSelect.addEventListener("change", () => switchDevice("audio", ui.micSelect.value));
+
+  const remoteBox = ui.remote.parentElement;
+  if (!document.fullscreenEnabled || !remoteBox.requestFullscreen) ui.fullscreen.hidden = true;
+  ui.fullscreen.addEventListener("click", () => {
+    if (document.fullscreenElement) exitFullscreen();
+    else remoteBox.requestFullscreen().catch((err) => console.warn("fullscreen", err));
+  });
+  document.addEventListener("fullscreenchange", () => {
+    const full = document.fullscreenElement === remoteBox;
+    ui.fullscreen.textContent = full ? "Exit full screen" : "Full screen";
+    ui.fullscreen.setAttribute("aria-label",
+      full ? "Exit full screen" : `Show ${otherName}'s video full screen`);
+  });
+
+  ui.leave.addEventListener("click", () => ui.leaveDialog.showModal());
+  ui.leaveDialog.addEventListener("close", () => {
+    if (ui.leaveDialog.returnValue === "leave" && !call.ended) leaveCall();
+    else ui.leave.focus();
+    ui.leaveDialog.returnValue = "";
+  });
+  ui.rejoin.addEventListener("click", rejoin);
+
   ui.chatForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = ui.chatText.value.trim();
@@ -247,13 +676,15 @@
     else showNotice("Not connected yet: your message is kept; send it again in a moment.");
   });
 
-  async function start() {
-    call.localStream = await getMedia();
-    ui.local.srcObject = call.localStream;
-    if (!call.localStream.getVideoTracks().length) ui.camera.disabled = true;
-    if (!call.localStream.getAudioTracks().length) ui.mute.disabled = true;
-    setInterval(tick, 250);
-    await connect();
-  }
-  start();
+  // -- start -----------------------------------------------------------------------------------
+
+  setInterval(tick, 250);
+  setInterval(watchRemoteFrames, 1000);
+  if (page.dataset.phase === "waiting") enterWaiting();
+  else if (page.dataset.phase === "ended") {
+    call.ended = true;
+    call.state = "ended";
+    page.dataset.state = "ended";
+    document.title = `${ui.endedTitle.textContent} · micromentor`;
+  } else enterPrejoin(null);
 })();
