@@ -9,10 +9,12 @@ README), no sideways scrolling on the phone, and no serious or critical axe-core
 2. A mentee finds that mentor, books and pays, sees the confirmation; both dashboards show
    the call with its agenda; the mentee moves it once, then cancels it and sees the refund the
    policy promised before confirming.
+3. A call booked through the pages, from the waiting room to "Book again".
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from server.accounts.service import ACCOUNTS
 from server.app import create_app
 from tests.browser.conftest import PHONE, csp_violations, logged_in_page, look, watched_context
 from tests.conftest import FAST_PASSWORDS, PASSWORD, make_config
+from tests.support.booking import Site
 from tests.support.images import png
 
 pytestmark = pytest.mark.browser
@@ -168,4 +171,85 @@ async def test_a_mentor_applies_and_a_mentee_books_pays_and_cancels(
     )
     await look(mentee, shots, "14-cancelled")
     for page in (mentor, admin, mentee):
+        assert await csp_violations(page) == []
+
+
+async def test_a_booked_call_from_the_waiting_room_to_book_again(
+    browser: Browser, aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path, shots: Path
+) -> None:
+    """3. Booked through the pages for a moment ahead: both wait in the waiting room, pass the
+    camera and microphone check, one leaves and rejoins, the server ends the call on time, and
+    "Book again" opens the same mentor."""
+    config = make_config(
+        tmp_path,
+        MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
+        MICROMENTOR_CALLS_DURATION_SECONDS="25",
+        MICROMENTOR_CALLS_WARNING_SECONDS="5",
+        MICROMENTOR_CALLS_MIN_COMPLETED_SECONDS="3",
+        MICROMENTOR_BOOKING_MIN_NOTICE_MINUTES="0",
+        MICROMENTOR_BOOKING_BUFFER_MINUTES="0",
+        MICROMENTOR_BOOKING_JOIN_EARLY_MINUTES="0",
+    )
+    server = await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS))
+    site = Site(server, aiohttp_client)
+    _client, mentor_id, _token = await site.mentor("meera@example.org")
+    await site.user("kiran@example.org")
+    base = f"http://127.0.0.1:{server.port}"
+
+    mentee = await logged_in_page(browser, base, "kiran@example.org", then=f"/mentors/{mentor_id}")
+    slots = mentee.locator("#times .slot")
+    await expect(slots.first).to_be_visible()
+    await slots.nth(1).click()  # 25-second slots: under a minute ahead
+    await mentee.get_by_label("I accept the cancellation policy").check()
+    await mentee.get_by_role("button", name="Book this slot").click()
+    await mentee.wait_for_url("**/payments/simulator/*")
+    await mentee.get_by_role("button", name=re.compile(r"^Pay ₹")).click()
+    await mentee.wait_for_url("**/dashboard?paid=*")
+    await mentee.locator("li.booking").first.get_by_role("link", name="Join").click()
+    await expect(mentee.get_by_text(re.compile("starts in"))).to_be_visible()
+    await look(mentee, shots, "20-waiting-room")
+
+    mentor = await logged_in_page(browser, base, "meera@example.org")
+    await mentor.locator("li.booking").first.get_by_role("link", name="Join").click()
+    for page in (mentee, mentor):  # the waiting room opens the check by itself at the start
+        await expect(
+            page.get_by_role("heading", name="Check your camera and microphone")
+        ).to_be_visible(timeout=90_000)
+    await look(mentee, shots, "21-pre-join")
+    for page in (mentee, mentor):
+        join = page.get_by_role("button", name="Join call")
+        await expect(join).to_be_enabled(timeout=10_000)
+        await join.click()
+    for page in (mentee, mentor):
+        await page.wait_for_function(
+            "() => document.getElementById('remote').videoWidth > 0", timeout=20_000
+        )
+        await expect(page.locator("#status")).to_have_text("In call")
+    await mentee.screenshot(path=str(shots / "22-in-call-phone.png"), full_page=True)
+
+    # The mentee leaves (asked first), and comes back while time remains.
+    await mentee.get_by_role("button", name="Leave", exact=True).click()
+    await (
+        mentee.get_by_role("dialog", name="Leave the call?")
+        .get_by_role("button", name="Leave call")
+        .click()
+    )
+    await expect(mentee.get_by_role("heading", name="You left the call")).to_be_visible()
+    await expect(mentor.locator("#remote-placeholder")).to_contain_text("left the call")
+    await mentee.get_by_role("button", name="Rejoin").click()
+    await mentee.wait_for_function("() => window.micromentor.state === 'in_call'", timeout=20_000)
+    await expect(mentor.locator("#status")).to_have_text("In call", timeout=20_000)
+
+    # The server ends it on time; then "Book again" leads back to her.
+    for page in (mentee, mentor):
+        await expect(page.get_by_role("heading", name="The call has ended")).to_be_visible(
+            timeout=40_000
+        )
+    await look(mentee, shots, "23-ended")
+    await mentee.get_by_role("link", name="Back to your dashboard").click()
+    past = mentee.locator("li.booking", has_text="Completed").first
+    await expect(past).to_be_visible()
+    await past.get_by_role("link", name="Book again").click()
+    await expect(mentee.get_by_role("heading", name=re.compile("^Asha Rao"))).to_be_visible()
+    for page in (mentee, mentor):
         assert await csp_violations(page) == []

@@ -83,11 +83,6 @@ window.mm = (function () {
       el.textContent = d ? `in ${d} d ${h} h` : h ? `in ${h} h ${m} min`
         : `in ${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
     });
-    document.querySelectorAll("[data-enable-at]").forEach((el) => {
-      const ready = Date.parse(el.dataset.enableAt) <= now;
-      el.classList.toggle("disabled", !ready);
-      el.setAttribute("aria-disabled", String(!ready));
-    });
   }
 
   // Shows an API error next to its field (error.field) or at the top of the form.
