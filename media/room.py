@@ -152,6 +152,14 @@ class Room:
             return "joined"
         return "left" if other in self._ever_joined else "absent"
 
+    def peer_gone(self, role: Role) -> Literal["left", "dropped"] | None:
+        """Why the other side is gone: said goodbye, or lost its connection (it may come
+        back by itself); None while it is here or never came."""
+        other = OTHER[role]
+        if other in self.participants or other not in self._ever_joined:
+            return None
+        return "left" if other in self._left else "dropped"
+
     # -- media routing ------------------------------------------------------------------------
 
     def forward(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None:

@@ -140,6 +140,7 @@ class CallConnection:
             {
                 "type": "state",
                 "peer": self.room.peer_state(self.role),
+                "peer_gone": self.room.peer_gone(self.role),
                 "ends_at": _iso(ends_at) if ends_at else None,
                 "remaining_ms": self.room.timer.remaining_ms() if self.room.timer else None,
             }

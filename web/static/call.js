@@ -376,6 +376,7 @@
     const pc = newPeerConnection((call.join && call.join.ice_servers) || []);
     call.pc = pc;
     call.remoteFrames = 0;
+    call.remoteFrameAt = 0;
     call.remoteSeen = false;
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
@@ -428,6 +429,7 @@
       case "state":
         if (message.peer !== "joined" || call.peer !== "joined") call.remoteSeen = false;
         call.peer = message.peer;
+        call.peerGone = message.peer_gone || null;
         if (typeof message.remaining_ms === "number") {
           call.endsAt = Date.now() + message.remaining_ms;
         }
@@ -541,6 +543,9 @@
 
   function peerText() {
     if (call.peer === "absent") return `Waiting for the ${otherRole} to join…`;
+    if (call.peer === "left" && call.peerGone === "dropped") {
+      return `${otherName}'s connection dropped: reconnecting…`;
+    }
     if (call.peer === "left") return `${otherName} left the call`;
     return "";
   }
@@ -571,7 +576,9 @@
   // The other side's video shows only while frames arrive from them: when they leave or drop,
   // their last frame does not stay frozen on screen.
   function renderRemote() {
-    const flowing = call.peer === "joined" && call.remoteSeen;
+    // Before the first statistics arrive, a picture with a size is enough to show it.
+    const first = call.remoteFrameAt === 0 && ui.remote.videoWidth > 0;
+    const flowing = call.peer === "joined" && (call.remoteSeen || first);
     ui.remote.classList.toggle("gone", !flowing);
     ui.placeholder.hidden = flowing;
     let text;
@@ -603,7 +610,8 @@
       call.remoteFrames = frames;
       call.remoteFrameAt = now;
     }
-    const seen = call.peer === "joined" && call.remoteFrameAt > 0 && now - call.remoteFrameAt < 3000;
+    // Hidden only after 5 s without a new frame: a loaded machine pauses for a second or two.
+    const seen = call.peer === "joined" && call.remoteFrameAt > 0 && now - call.remoteFrameAt < 5000;
     if (seen !== call.remoteSeen) {
       call.remoteSeen = seen;
       renderRemote();
@@ -680,6 +688,7 @@
 
   setInterval(tick, 250);
   setInterval(watchRemoteFrames, 1000);
+  ui.remote.addEventListener("resize", renderRemote); // the first picture, or a new size
   if (page.dataset.phase === "waiting") enterWaiting();
   else if (page.dataset.phase === "ended") {
     call.ended = true;

@@ -75,6 +75,20 @@ async def test_a_call_through_the_api(pair: tuple[CallParticipant, CallParticipa
     await mentee.send({"type": "leave"})
     assert await mentee.wait_closed() == 1000
     await wait_for(lambda: mentor.of_type("state")[-1]["peer"] == "left", what="peer left")
+    assert mentor.of_type("state")[-1]["peer_gone"] == "left"  # said goodbye
+
+
+async def test_a_dropped_side_is_told_apart_from_one_that_left(
+    site: Site, pair: tuple[CallParticipant, CallParticipant, int]
+) -> None:
+    mentor, mentee, booking_id = pair
+    await mentor.join(booking_id)
+    await mentee.join(booking_id)
+    await wait_for(lambda: mentor.of_type("state")[-1]["peer"] == "joined", what="both in")
+    assert mentor.of_type("state")[-1]["peer_gone"] is None
+    await mentee.close()  # the tab closed or the network went: no goodbye
+    await wait_for(lambda: mentor.of_type("state")[-1]["peer"] == "left", what="peer gone")
+    assert mentor.of_type("state")[-1]["peer_gone"] == "dropped"  # it may come back
 
 
 async def test_reload_rejoins_and_the_other_side_keeps_its_connection(
