@@ -53,6 +53,7 @@ async def mentor_page(request: web.Request) -> web.Response:
         "topics": TOPICS,
         "rupees": rupees,
         "demo_note": DEMO_NOTE,
+        "horizon_days": request.app[BOOKINGS].settings.horizon_days,
         "bookable": viewer is not None
         and viewer.id != profile.user_id
         and profile.status == "approved",

@@ -155,6 +155,22 @@ async def test_days_with_counts_then_one_days_times_on_a_phone_and_a_desktop(
     await expect(earlier).to_be_disabled()
     await expect(page.get_by_role("button", name="Later")).to_be_focused()  # not lost to <body>
 
+    # Nothing past the booking horizon (30 days): Later stops at the last bookable week.
+    later = page.get_by_role("button", name="Later")
+    for _ in range(4):
+        if await later.is_disabled():
+            break
+        await later.click()
+        await expect(page.locator("#day-status")).not_to_have_text("Loading free times…")
+    await expect(later).to_be_disabled()
+    await expect(page.locator("#times .slot").first).to_be_visible()  # that week still has some
+    await expect(earlier).to_be_focused()
+    for _ in range(4):
+        if await earlier.is_disabled():
+            break
+        await earlier.click()
+    await expect(earlier).to_be_disabled()
+
     overflow = await page.evaluate("document.documentElement.scrollWidth")
     assert overflow <= 375, overflow
     assert await accessibility_problems(page) == []

@@ -100,6 +100,10 @@
       first = today + page * WEEK * DAY;
       prev.disabled = page === 0;
       if (prev.disabled && document.activeElement === prev) next.focus();
+      // Nothing can be booked past the horizon: no week beyond it.
+      const horizon = Date.now() + Number(root.dataset.horizonDays || 30) * DAY;
+      next.disabled = startOf(zone, first + WEEK * DAY) > horizon;
+      if (next.disabled && document.activeElement === next && !prev.disabled) prev.focus();
       days = [...Array(WEEK).keys()].map((i) => {
         const day = first + i * DAY;
         return { day, start: startOf(zone, day), end: startOf(zone, day + DAY), slots: [] };
