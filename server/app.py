@@ -42,7 +42,7 @@ from server.http.routes import add_routes
 from server.http.security import LOGINS, csrf_middleware, install_sessions, user_middleware
 from server.http.templating import TEMPLATES, Templates
 from server.keys import derive, load_or_create
-from server.live import LIVE, LiveHub
+from server.live import LIVE, LiveHub, menu_badges
 from server.notifications import api as notifications_api
 from server.notifications import pages as notifications_pages
 from server.notifications.service import NOTIFICATIONS, Notifications
@@ -90,7 +90,7 @@ def create_app(
     app[LOGINS] = accounts
     app[PROXIES] = Proxies(config.server.trusted_proxies)
     templates = Templates()
-    templates.hooks.extend([conversations_pages.unread_badge, notifications_pages.unread_badge])
+    templates.hooks.append(menu_badges)
     app[TEMPLATES] = templates
     app[HTML_ERRORS] = site_pages.error_page
     app.cleanup_ctx.append(_database)

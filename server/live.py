@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from server.http.security import current_user
+
 log = logging.getLogger("micromentor.live")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Greeter = Callable[[int], Awaitable[dict[str, Any]]]
@@ -75,6 +77,17 @@ async def _send(send: Send, event: dict[str, Any]) -> None:
         await asyncio.wait_for(send(event), SEND_TIMEOUT_SECONDS)
     except Exception as exc:  # a socket closing as we write; its page catches up on reconnect
         log.debug("live event not delivered: %r", exc)
+
+
+async def menu_badges(request: web.Request) -> dict[str, Any]:
+    """Every page's unread counts for the menu: the same numbers a live socket's "hello" gives,
+    so the page and the socket never disagree."""
+    user = current_user(request)
+    counts = await request.app[LIVE].greeting(user.id) if user is not None else {}
+    return {
+        "unread_messages": counts.get("messages", 0),
+        "unread_notifications": counts.get("notifications", 0),
+    }
 
 
 LIVE = web.AppKey("live", LiveHub)

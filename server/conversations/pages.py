@@ -5,7 +5,6 @@ Messages are shown as safe Markdown (server/conversations/markdown.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -17,7 +16,7 @@ from server.db.models import User
 from server.http.errors import ApiError
 from server.http.requests import path_id, query_of, read_form
 from server.http.routes import QueryParam, RouteTable
-from server.http.security import current_user, require_user
+from server.http.security import require_user
 from server.http.templating import TEMPLATES
 
 routes = RouteTable("pages")
@@ -34,14 +33,6 @@ ACCEPT = ",".join(
 @dataclass(frozen=True)
 class Older:
     before: int | None = field(default=None, metadata={"minimum": 1})
-
-
-async def unread_badge(request: web.Request) -> dict[str, Any]:
-    """Every page's count of unread messages, for the menu."""
-    user = current_user(request)
-    if user is None:
-        return {"unread_messages": 0}
-    return {"unread_messages": await request.app[CONVERSATIONS].unread_total(user.id)}
 
 
 @routes.page("/conversations", "Your conversations", login=True)

@@ -3,14 +3,12 @@ outbox (where mail waits when no SMTP server is configured)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from server.http.errors import ApiError
 from server.http.requests import read_form
 from server.http.routes import QueryParam, RouteTable
-from server.http.security import current_user, require_admin, require_user
+from server.http.security import require_admin, require_user
 from server.http.templating import TEMPLATES
 from server.notifications.messages import KINDS
 from server.notifications.service import NOTIFICATIONS
@@ -21,14 +19,6 @@ UNSUBSCRIBE_QUERY = (
     QueryParam("kind", "the kind of mail", required=True),
     QueryParam("token", "the signature from the mail", required=True),
 )
-
-
-async def unread_badge(request: web.Request) -> dict[str, Any]:
-    """Every page's count of unread notifications, for the menu."""
-    user = current_user(request)
-    if user is None:
-        return {"unread_notifications": 0}
-    return {"unread_notifications": await request.app[NOTIFICATIONS].unread_count(user.id)}
 
 
 @routes.page("/notifications", "Your notifications", login=True)
