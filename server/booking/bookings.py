@@ -205,17 +205,11 @@ class Bookings:
             )
         if body.mentor_id == mentee.id:
             raise ApiError(400, "invalid_field", "you cannot book yourself", "mentor_id")
-        end = start + self.duration
-        offered = await self.slots(body.mentor_id, start, start + timedelta(seconds=1))
         async with self.db.read() as s:
             profile = await s.get(MentorProfile, body.mentor_id)
         if profile is None or profile.status != "approved":
             raise ApiError(404, "not_found", "no such mentor", "mentor_id")
-        if Span(start, end) not in offered:
-            # Not free, or never a slot: which one decides the code.
-            if await self._taken(body.mentor_id, start, end):
-                raise ApiError(409, "slot_taken", "someone else booked this slot", "start")
-            raise ApiError(409, "slot_unavailable", "this mentor offers no call then", "start")
+        await self._check_offered(body.mentor_id, start, start + self.duration)
         return await self._insert(
             mentee.id, profile, start, body.topic, body.agenda, body.record, cap_holds=True
         )
@@ -234,6 +228,16 @@ class Bookings:
         if count >= self.settings.bookings_per_minute:
             wait = math.ceil((oldest - since).total_seconds())
             raise too_many(wait, f"at most {self.settings.bookings_per_minute} bookings a minute")
+
+    async def _check_offered(self, mentor_id: int, start: datetime, end: datetime) -> None:
+        """A 409 unless [start, end) is one of the mentor's free slots; the code says whether
+        someone took it or it was never offered."""
+        offered = await self.slots(mentor_id, start, start + timedelta(seconds=1))
+        if Span(start, end) in offered:
+            return
+        if await self._taken(mentor_id, start, end):
+            raise ApiError(409, "slot_taken", "someone else booked this slot", "start")
+        raise ApiError(409, "slot_unavailable", "this mentor offers no call then", "start")
 
     async def _taken(self, mentor_id: int, start: datetime, end: datetime) -> bool:
         async with self.db.read() as s:
@@ -391,11 +395,7 @@ class Bookings:
         if start == booking.starts_at:
             raise ApiError(400, "invalid_field", "that is the time it has now", "start")
         end = start + timedelta(seconds=booking.duration_seconds)
-        offered = await self.slots(booking.mentor_id, start, start + timedelta(seconds=1))
-        if Span(start, end) not in offered:
-            if await self._taken(booking.mentor_id, start, end):
-                raise ApiError(409, "slot_taken", "someone else booked this slot", "start")
-            raise ApiError(409, "slot_unavailable", "this mentor offers no call then", "start")
+        await self._check_offered(booking.mentor_id, start, end)
         now = self.clock()
         async with self.db.write() as s:
             row = await s.get(Booking, booking.id)
