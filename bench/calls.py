@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bench import processes
 from bench.processes import ROOT, cpu_seconds, process
 from tests.support.media import Clip, TestPeer, encode_opus, encode_vp8
 from tests.support.net import free_port
@@ -49,16 +49,7 @@ class Sample:
 
 
 def server_env(data_dir: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
-    env.update(
-        MICROMENTOR_SERVER_DATA_DIR=data_dir,
-        MICROMENTOR_SERVER_PORT=str(port),
-        MICROMENTOR_SERVER_LOG_LEVEL="warning",
-        MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
-        MICROMENTOR_CALLS_DURATION_SECONDS="3600",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
+    return processes.server_env(data_dir, port, MICROMENTOR_CALLS_DURATION_SECONDS="3600")
 
 
 class Pair:

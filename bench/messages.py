@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import random
 import statistics
 import sys
@@ -43,7 +42,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.processes import ROOT, cpu_seconds, log_summary, process
+from bench import processes
+from bench.processes import cpu_seconds, log_summary, process
 from tests.support.net import free_port
 
 PASSWORD = "bench-messages-password"
@@ -179,16 +179,7 @@ def number_of(text: object) -> int | None:
 
 
 def server_env(data_dir: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
-    env.update(
-        MICROMENTOR_SERVER_DATA_DIR=data_dir,
-        MICROMENTOR_SERVER_PORT=str(port),
-        MICROMENTOR_SERVER_HOST="127.0.0.1",
-        MICROMENTOR_SERVER_LOG_LEVEL="warning",
-        MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
+    return processes.server_env(data_dir, port, MICROMENTOR_SERVER_HOST="127.0.0.1")
 
 
 async def seed(data_dir: str, conversations: int, password_hash: str) -> list[int]:

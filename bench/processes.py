@@ -74,3 +74,18 @@ def log_summary(path: Path) -> list[str]:
 
 
 # -- seeding -----------------------------------------------------------------------------------
+
+
+def server_env(data_dir: str, port: int, **extra: str) -> dict[str, str]:
+    """This environment without MICROMENTOR_*, plus a server on `port` keeping its data in
+    `data_dir`, quiet below warnings, gathering ICE on loopback only, and `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
+    env.update(
+        MICROMENTOR_SERVER_DATA_DIR=data_dir,
+        MICROMENTOR_SERVER_PORT=str(port),
+        MICROMENTOR_SERVER_LOG_LEVEL="warning",
+        MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
