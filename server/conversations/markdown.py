@@ -5,6 +5,7 @@ text), images are not loaded from anywhere, and a link to any other scheme (`jav
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -50,6 +51,8 @@ def _build() -> MarkdownIt:
 _MD = _build()
 
 
+@functools.lru_cache(maxsize=256)
 def render(text: str) -> Markup:
-    """A message's text as safe HTML."""
+    """A message's text as safe HTML. Cached: a message sent live is rendered for the sender's
+    acknowledgement and for the push to both sides, and pages render the same recent ones."""
     return Markup(_MD.render(text).strip())
