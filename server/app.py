@@ -17,6 +17,10 @@ from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.accounts.passwords import Passwords
 from server.accounts.service import ACCOUNTS, Accounts
+from server.admin import api as admin_api
+from server.admin import pages as admin_pages
+from server.admin.reports import REPORTS, Reports
+from server.admin.users import USER_ADMIN, UserAdmin
 from server.booking import bookings_api, mentors_api
 from server.booking import pages as booking_pages
 from server.booking.bookings import BOOKINGS, CHECKOUT, JOIN_EARLY, Bookings
@@ -34,6 +38,9 @@ from server.conversations import pages as conversations_pages
 from server.conversations.service import CONVERSATIONS, Conversations
 from server.db.engine import DATABASE, Database
 from server.db.migrate import upgrade
+from server.disputes import api as disputes_api
+from server.disputes import pages as disputes_pages
+from server.disputes.service import DISPUTES, Disputes
 from server.http import pages as site_pages
 from server.http.errors import HTML_ERRORS, error_middleware
 from server.http.headers import security_headers
@@ -54,6 +61,9 @@ from server.payments import payments_api, payouts_api
 from server.payments.money import MONEY, Money
 from server.payments.payouts import PAYOUTS, Payouts
 from server.payments.simulator import SimulatedGateway
+from server.reviews import api as reviews_api
+from server.reviews import pages as reviews_pages
+from server.reviews.service import REVIEWS, Reviews
 from signaling.connection import CallHub
 from turn.credentials import ephemeral, turn_urls
 
@@ -169,6 +179,10 @@ def create_app(
     app[CHATS] = conversations  # the call's chat is the booking's conversation
     live.greeters.extend([conversations.unread_counts, notifications.unread_counts])
     app.cleanup_ctx.append(_notifications_worker)
+    app[REVIEWS] = Reviews(db, clock=clock)
+    app[DISPUTES] = Disputes(db, money, clock=clock)
+    app[USER_ADMIN] = UserAdmin(db, accounts, bookings, money, live, clock=clock)
+    app[REPORTS] = Reports(db, clock=clock)
     app[METRICS] = Metrics(calls.rooms)
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
@@ -198,6 +212,12 @@ def create_app(
             *conversations_pages.routes,
             *notifications_api.routes,
             *notifications_pages.routes,
+            *reviews_api.routes,
+            *reviews_pages.routes,
+            *disputes_api.routes,
+            *disputes_pages.routes,
+            *admin_api.routes,
+            *admin_pages.routes,
             *site_pages.routes,
         ],
     )

@@ -56,6 +56,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by an administrator: a suspended user cannot log in and has no sessions.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    suspended_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     @property
     def is_mentor(self) -> bool:
@@ -483,3 +486,80 @@ class EmailOptOut(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Review(Base):
+    """A mentee's rating of one completed call (one per booking), and the mentor's one reply.
+    Hidden by moderation, it stays stored but leaves the public page and the averages."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_mentor_created", "mentor_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    rating: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reply: Mapped[str] = mapped_column(Text, default="")
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hidden_note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ReviewReport(Base):
+    """Someone's report of a review, waiting for a moderator's decision (hide or keep)."""
+
+    __tablename__ = "review_reports"
+    __table_args__ = (
+        Index("uq_review_reports_review_reporter", "review_id", "reporter_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    decision: Mapped[str | None] = mapped_column(String(10), nullable=True)  # hide, keep
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Dispute(Base):
+    """A mentee's complaint about a call (one per booking), and the administrator's decision:
+    no refund, or a partial or full refund posted as a reversal in the ledger."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # open, decided
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(10), nullable=True)  # none, partial, full
+    refund_paise: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """One administrator's action: who, what, on what, when, and the values before and after.
+    Written in the same transaction as the action (server/db/audit.py); never edited."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -30,6 +30,9 @@ DOMAINS = (
     "conversations",
     "notifications",
     "operations",
+    "reviews",
+    "disputes",
+    "admin",
 )
 # Plumbing that every domain may use and that never imports a domain.
 PLUMBING = ("http", "db")

@@ -1,0 +1,7 @@
+"""The console's pages."""
+
+from __future__ import annotations
+
+from server.http.routes import RouteTable
+
+routes = RouteTable("pages")

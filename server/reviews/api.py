@@ -1,0 +1,7 @@
+"""The reviews API."""
+
+from __future__ import annotations
+
+from server.http.routes import RouteTable
+
+routes = RouteTable("reviews")
