@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from billing.ledger import SplitRules, Transaction, capture, refund, refund_paid, settle
+from billing.ledger import (
+    SplitRules,
+    Transaction,
+    capture,
+    dispute_refund,
+    refund,
+    refund_paid,
+    settle,
+)
 
 MoneyState = Literal["unpaid", "held", "settled", "refunded"]
 
@@ -86,6 +94,25 @@ def on_refund_processed(
     return replace(money, refund_paid=True), [
         refund_paid(money.booking_id, refund_id, money.refund_paise)
     ]
+
+
+def kept(money: BookingMoney) -> int:
+    """What a finished booking kept of the payment (split to mentor and platform): all of it
+    once settled, what was not refunded once refunded, nothing before it is settled."""
+    if money.state == "settled":
+        return money.paid_paise
+    if money.state == "refunded":
+        return money.paid_paise - money.refund_paise
+    return 0
+
+
+def on_dispute_refund(money: BookingMoney, amount: int, rules: SplitRules) -> list[Transaction]:
+    """A dispute decided with a refund of `amount`: reverses that much of what was kept."""
+    if money.state == "held":
+        raise ValueError("settle the booking before refunding a dispute on it")
+    if not 0 < amount <= kept(money):
+        raise ValueError(f"a dispute refund is between 1 and {kept(money)} paise")
+    return [dispute_refund(money.booking_id, money.mentor_id, amount, rules)]
 
 
 def _refund(

@@ -116,6 +116,22 @@ def refund(
     )
 
 
+def dispute_refund(booking_id: int, mentor_id: int, amount: int, rules: SplitRules) -> Transaction:
+    """A dispute's refund of `amount` out of what a booking kept, as a reversal: the mentor's
+    share, the platform's commission and the GST on it each give back their part of `amount`
+    (split as the booking was), and the mentee is owed it. Nothing posted before is edited;
+    a mentor already paid out goes negative until later earnings make it up."""
+    mentor, platform, gst = rules.split(amount)
+    return _transaction(
+        f"dispute_refund:{booking_id}",
+        "dispute_refund",
+        (wallet(mentor_id), -mentor),
+        (PLATFORM_REVENUE, -platform),
+        (GST_PAYABLE, -gst),
+        (REFUNDS, amount),
+    )
+
+
 def refund_paid(booking_id: int, refund_id: str, amount: int) -> Transaction:
     """The gateway paid the refund out to the mentee."""
     return _transaction(

@@ -18,7 +18,9 @@ from server.accounts import pages as accounts_pages
 from server.accounts.passwords import Passwords
 from server.accounts.service import ACCOUNTS, Accounts
 from server.admin import api as admin_api
+from server.admin import console_api, console_pages
 from server.admin import pages as admin_pages
+from server.admin.records import RECORDS, Records
 from server.admin.reports import REPORTS, Reports
 from server.admin.users import USER_ADMIN, UserAdmin
 from server.booking import bookings_api, mentors_api
@@ -181,7 +183,9 @@ def create_app(
     app.cleanup_ctx.append(_notifications_worker)
     app[REVIEWS] = Reviews(db, clock=clock)
     app[DISPUTES] = Disputes(db, money, clock=clock)
+    templates.env.globals["disputable"] = app[DISPUTES].disputable  # "Report a problem" links
     app[USER_ADMIN] = UserAdmin(db, accounts, bookings, money, live, clock=clock)
+    app[RECORDS] = Records(db)
     app[REPORTS] = Reports(db, clock=clock)
     app[METRICS] = Metrics(calls.rooms)
     app[CALLS] = calls
@@ -218,6 +222,8 @@ def create_app(
             *disputes_pages.routes,
             *admin_api.routes,
             *admin_pages.routes,
+            *console_api.routes,
+            *console_pages.routes,
             *site_pages.routes,
         ],
     )

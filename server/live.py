@@ -65,6 +65,14 @@ class LiveHub:
         elif targets:
             await asyncio.gather(*(_send(send, event) for send in targets))
 
+    async def close_user(self, user_id: int) -> int:
+        """Closes every socket of one user on this node (the account was suspended); their
+        pages reconnect and are refused. Returns how many there were."""
+        closers = [self._closers[s] for s in self._sockets.get(user_id, ()) if s in self._closers]
+        if closers:
+            await asyncio.gather(*(close() for close in closers), return_exceptions=True)
+        return len(closers)
+
     async def close_all(self) -> None:
         """Closes every socket (the server is stopping; pages reconnect to the next one)."""
         closers = list(self._closers.values())

@@ -11,6 +11,8 @@ from aiohttp_session import get_session
 from server.accounts.service import (
     ACCOUNTS,
     GENERIC_LOGIN_ERROR,
+    SUSPENDED_LOGIN_ERROR,
+    AccountSuspended,
     Credentials,
     EmailTaken,
     InvalidCredentials,
@@ -95,7 +97,7 @@ async def register(request: web.Request) -> web.Response:
     "Log in; sets the cookie, returns the CSRF token",
     body=Credentials,
     response=LoginResponse,
-    errors=(400, 401, 415, 429),
+    errors=(400, 401, 403, 415, 429),
     csrf=False,
 )
 async def login(request: web.Request) -> web.Response:
@@ -106,6 +108,8 @@ async def login(request: web.Request) -> web.Response:
         raise too_many(exc.retry_after_seconds, "too many failed logins") from None
     except InvalidCredentials:
         raise ApiError(401, "invalid_credentials", GENERIC_LOGIN_ERROR) from None
+    except AccountSuspended:
+        raise ApiError(403, "account_suspended", SUSPENDED_LOGIN_ERROR) from None
     token = await log_in(request, user)
     return ok(LoginResponse(UserOut.of(user), token))
 

@@ -11,6 +11,8 @@ from server.accounts.service import (
     ACCOUNTS,
     GENERIC_LOGIN_ERROR,
     PASSWORD_MIN,
+    SUSPENDED_LOGIN_ERROR,
+    AccountSuspended,
     Credentials,
     EmailTaken,
     InvalidCredentials,
@@ -153,6 +155,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     except InvalidCredentials:
         return await _login_form(
             request, values, {}, next_path=next_path, message=GENERIC_LOGIN_ERROR, status=401
+        )
+    except AccountSuspended:
+        return await _login_form(
+            request, values, {}, next_path=next_path, message=SUSPENDED_LOGIN_ERROR, status=403
         )
     await log_in(request, user)
     raise web.HTTPSeeOther(next_path)

@@ -30,6 +30,10 @@ EMAIL_MAX = 254
 # Deliberately loose: one @, something on each side, a dot in the domain, no spaces.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 GENERIC_LOGIN_ERROR = "Wrong email or password."
+SUSPENDED_LOGIN_ERROR = (
+    "This account is suspended by the administrators, so it cannot log in. "
+    "Write to the team if you think this is a mistake."
+)
 
 Role = Literal["mentee", "mentor", "both"]
 
@@ -60,6 +64,10 @@ class EmailTaken(Exception):
 
 class InvalidCredentials(Exception):
     pass
+
+
+class AccountSuspended(Exception):
+    """The password was right, but an administrator suspended the account."""
 
 
 class WrongPassword(Exception):
@@ -166,7 +174,8 @@ class Accounts:
             return await s.scalar(select(User).where(User.email == normalize_email(email)))
 
     async def login(self, creds: Credentials, address: str) -> User:
-        """The user whose credentials these are; raises LoginThrottled or InvalidCredentials.
+        """The user whose credentials these are; raises LoginThrottled, InvalidCredentials or
+        (only after the right password) AccountSuspended.
 
         Throttling is checked before the password, so a throttled attacker learns nothing. It
         slows one account's guesses from one address (a growing wait) and all guesses from one
@@ -177,6 +186,8 @@ class Accounts:
         user = await self._verified(email, creds.password, address)
         if user is None:
             raise InvalidCredentials()
+        if user.suspended_at is not None:
+            raise AccountSuspended()
         return user
 
     async def _verified(self, email: str, password: str, address: str) -> User | None:
@@ -255,13 +266,16 @@ class Accounts:
         return token
 
     async def session_user(self, token: str) -> User | None:
-        """The user a login token belongs to, while the login lasts."""
+        """The user a login token belongs to, while the login lasts and the account is not
+        suspended (suspending ends the logins too; this holds even if one survived)."""
         async with self.db.read() as s:
             return await s.scalar(
                 select(User)
                 .join(LoginSession, LoginSession.user_id == User.id)
                 .where(
-                    LoginSession.id == token_digest(token), LoginSession.expires_at > self.clock()
+                    LoginSession.id == token_digest(token),
+                    LoginSession.expires_at > self.clock(),
+                    User.suspended_at.is_(None),
                 )
             )
 

@@ -127,10 +127,14 @@ class Bookings:
     # -- slots --------------------------------------------------------------------------------
 
     async def slots(self, mentor_id: int, start: datetime, end: datetime) -> list[Span]:
-        """A listed mentor's free slots starting in [start, end); [] for anyone else."""
+        """A listed mentor's free slots starting in [start, end); [] for anyone else (a
+        suspended mentor too)."""
         async with self.db.read() as s:
             profile = await s.get(MentorProfile, mentor_id)
             if profile is None or profile.status != "approved" or profile.vacation:
+                return []
+            mentor = await s.get(User, mentor_id)
+            if mentor is None or mentor.suspended_at is not None:
                 return []
             windows, busy = await self._schedule(s, mentor_id, start, end)
         return free_slots(
@@ -450,19 +454,30 @@ class Bookings:
                     "not_cancellable",
                     f"a booking that is {booking.status.replace('_', ' ')} cannot be cancelled",
                 )
-            paid = booking.paid_paise if booking.money_state == "held" else 0
-            booking.refund_paise = cancellation_refund(
-                paid,
-                starts_at=booking.starts_at,
-                cancelled_at=now,
-                cancelled_by=role,  # type: ignore[arg-type]
-            )
-            booking.status = "cancelled"
-            booking.cancelled_at = now
-            booking.cancelled_by = role
-            booking.cancel_reason = reason.strip()
-            events.record(s, "booking_cancelled", booking.id, now, actor_id=user.id)
+            cancel_as(s, booking, user.id, reason, now)
         return booking
+
+    async def cancel_ahead_of(
+        self, s: AsyncSession, user_id: int, reason: str, now: datetime
+    ) -> list[Booking]:
+        """Cancels, inside the caller's transaction, every booking of the user that has not
+        started (pending payment or confirmed), as if they had cancelled it themselves (an
+        account suspended). The caller tells CHECKOUT.cancelled for each after the commit."""
+        rows = list(
+            await s.scalars(
+                select(Booking)
+                .where(
+                    or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
+                    Booking.status.in_(CANCELLABLE),
+                    Booking.starts_at > now,
+                )
+                .order_by(Booking.starts_at)
+                .with_for_update()
+            )
+        )
+        for booking in rows:
+            cancel_as(s, booking, user_id, reason, now, suspended=True)
+        return rows
 
     async def cancellation_rate(self, mentor_id: int) -> float:
         """Share of a mentor's paid bookings that the mentor cancelled."""
@@ -559,6 +574,35 @@ class Bookings:
             stored.booking_id = booking.id if booking else None
             request = stored
         return request, booking
+
+
+def cancel_as(
+    s: AsyncSession,
+    booking: Booking,
+    user_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    suspended: bool = False,
+) -> None:
+    """Cancels a cancellable booking as its participant `user_id`: the policy's refund for
+    their role, and the booking_cancelled event that tells both sides (why, when an
+    administrator suspended that participant)."""
+    role = booking.role_of(user_id)
+    assert role is not None and booking.status in CANCELLABLE
+    paid = booking.paid_paise if booking.money_state == "held" else 0
+    booking.refund_paise = cancellation_refund(
+        paid,
+        starts_at=booking.starts_at,
+        cancelled_at=now,
+        cancelled_by=role,  # type: ignore[arg-type]
+    )
+    booking.status = "cancelled"
+    booking.cancelled_at = now
+    booking.cancelled_by = role
+    booking.cancel_reason = reason.strip()
+    extra = {"suspended": True} if suspended else {}
+    events.record(s, "booking_cancelled", booking.id, now, actor_id=user_id, **extra)
 
 
 class Checkout(Protocol):

@@ -24,6 +24,8 @@ from server.db import events
 from server.db.engine import Database
 from server.db.models import AvailabilityWindow, BlockedPeriod, Booking, MentorProfile, User
 from server.http.errors import ApiError
+from server.reviews.service import ratings
+from server.reviews.stats import Rating, damped, prior_mean
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 Sort = Literal["relevance", "rating", "price", "sessions"]
@@ -78,7 +80,9 @@ class MentorQuery:
         default="", metadata={"max_length": 100, "description": "words in name, headline or skills"}
     )
     skill: str = field(default="", metadata={"max_length": 40})
-    min_rating: float = field(default=0, metadata={"minimum": 0})
+    min_rating: float = field(
+        default=0, metadata={"minimum": 0, "description": "the lowest shown average (1 decimal)"}
+    )
     max_price_paise: int | None = field(default=None, metadata={"minimum": 0})
     available_on: str = field(default="", metadata={"description": "YYYY-MM-DD in `tz`"})
     tz: str = field(default="UTC", metadata={"description": "the viewer's IANA time zone"})
@@ -166,6 +170,7 @@ class MentorCard:
     name: str
     sessions: int
     next_free_slot: datetime | None
+    rating: Rating = field(default_factory=Rating)
 
 
 class Mentors:
@@ -364,7 +369,7 @@ class Mentors:
         stmt = (
             select(MentorProfile, User.name, sessions.label("sessions"))
             .join(User, User.id == MentorProfile.user_id)
-            .where(MentorProfile.status == "approved")
+            .where(MentorProfile.status == "approved", User.suspended_at.is_(None))
         )
         text = query.q.strip().lower()
         if text:
@@ -384,14 +389,21 @@ class Mentors:
             )
         if query.max_price_paise is not None:
             stmt = stmt.where(MentorProfile.price_paise <= query.max_price_paise)
-        if query.min_rating > 0:
-            stmt = stmt.where(False)  # no reviews yet, so nobody is rated (see README)
         order = {
             "price": (MentorProfile.price_paise, User.name),
             "sessions": (sessions.desc(), User.name),
         }.get(query.sort, (sessions.desc(), MentorProfile.reviewed_at, User.name))
         async with self.db.read() as s:
             rows = (await s.execute(stmt.order_by(*order))).all()
+            rated = await ratings(s)
+        of = {profile.user_id: rated.get(profile.user_id, Rating()) for profile, *_ in rows}
+        if query.min_rating > 0:  # by the average as cards show it, to one decimal
+            rows = [r for r in rows if (of[r[0].user_id].average or 0) >= query.min_rating]
+        if query.sort == "rating":  # the damped average (C*m + sum) / (C + n), then the count
+            mean = prior_mean(rated.values())
+            rows = sorted(
+                rows, key=lambda r: (-damped(of[r[0].user_id], mean), -of[r[0].user_id].count)
+            )
         day_filter = self._day(query) if query.available_on else None
         cards = []
         now = self.clock()
@@ -400,7 +412,7 @@ class Mentors:
                 day_slots = await self.bookings.slots(profile.user_id, *day_filter)
                 if not day_slots:
                     continue
-            cards.append(MentorCard(profile, name, int(count or 0), None))
+            cards.append(MentorCard(profile, name, int(count or 0), None, of[profile.user_id]))
         total = len(cards)
         start = (query.page - 1) * query.per_page
         page = cards[start : start + query.per_page]
@@ -408,11 +420,7 @@ class Mentors:
         filled = []
         for card in page:
             slots = await self.bookings.slots(card.profile.user_id, now, horizon)
-            filled.append(
-                MentorCard(
-                    card.profile, card.name, card.sessions, slots[0].start if slots else None
-                )
-            )
+            filled.append(replace(card, next_free_slot=slots[0].start if slots else None))
         return filled, total
 
     def _day(self, query: MentorQuery) -> tuple[datetime, datetime]:

@@ -26,6 +26,8 @@ from server.http.formats import iso
 from server.http.requests import path_id, query_of, read_body
 from server.http.routes import PAGE, QueryParam, RouteTable, link
 from server.http.security import current_user, require_admin, require_user
+from server.reviews.service import REVIEWS
+from server.reviews.shapes import review_json
 
 routes = RouteTable("mentors")
 MENTOR_ID = "$response.body#/mentor/id"
@@ -203,7 +205,10 @@ async def visible_profile(request: web.Request) -> tuple[MentorProfile, User]:
     viewer = current_user(request)
     mine = viewer is not None and (viewer.id == mentor_id or viewer.is_admin)
     user = await request.app[ACCOUNTS].get(mentor_id)
-    if profile is None or user is None or (profile.status != "approved" and not mine):
+    listed = profile is not None and profile.status == "approved"
+    if user is not None and user.suspended_at is not None:
+        listed = False  # a suspended mentor is off the site until reactivated
+    if profile is None or user is None or (not listed and not mine):
         raise ApiError(404, "not_found", "no such mentor")
     return profile, user
 
@@ -212,10 +217,21 @@ async def visible_profile(request: web.Request) -> tuple[MentorProfile, User]:
 async def get_mentor(request: web.Request) -> web.Response:
     profile, user = await visible_profile(request)
     rate = await request.app[BOOKINGS].cancellation_rate(profile.user_id)
+    reviews = request.app[REVIEWS]
+    stats = await reviews.stats(profile.user_id)
+    recent, _total = await reviews.public(profile.user_id, 1, 3)
     body = mentor_json(profile, user.name)
     if profile.status == "approved":
         body.pop("review_note")
-    body.update(rating=None, reviews=0, recent_reviews=[], cancellation_rate=round(rate, 3))
+    body.update(
+        rating=stats.rating.average,
+        reviews=stats.rating.count,
+        recent_reviews=[review_json(p.review, p.author) for p in recent],
+        calls_completed=stats.calls_completed,
+        repeat_mentee_rate=None if stats.repeat_rate is None else round(stats.repeat_rate, 3),
+        typical_reply_seconds=None if stats.reply_seconds is None else round(stats.reply_seconds),
+        cancellation_rate=round(rate, 3),
+    )
     return web.json_response(body)
 
 

@@ -19,6 +19,9 @@ from server.http.requests import path_id, query_of
 from server.http.routes import QueryParam, RouteTable
 from server.http.security import current_user, require_admin, require_user
 from server.http.templating import TEMPLATES
+from server.reviews.service import REVIEWS
+from server.reviews.shapes import ReviewsQuery
+from server.reviews.stats import duration_words
 
 routes = RouteTable("pages")
 
@@ -41,13 +44,34 @@ async def mentors_page(request: web.Request) -> web.Response:
     return await request.app[TEMPLATES].render(request, "mentors.html", context)
 
 
+REVIEW_NOTICES = {
+    "replied": "Your reply is published under the review.",
+    "reported": "Thank you: a moderator will look at this review.",
+}
+
+
 @routes.page(
-    r"/mentors/{mentor_id:\d+}", "A mentor's profile, free slots and booking", errors=(404,)
+    r"/mentors/{mentor_id:\d+}",
+    "A mentor's profile, stats, reviews, free slots and booking",
+    errors=(400, 404),
+    query=(
+        QueryParam("page", "the page of reviews, newest first", "integer"),
+        QueryParam("done", "`replied` or `reported`: say so"),
+    ),
 )
 async def mentor_page(request: web.Request) -> web.Response:
     profile, user = await visible_profile(request)
     viewer = current_user(request)
+    shown: ReviewsQuery = query_of(request, ReviewsQuery)
+    reviews = request.app[REVIEWS]
+    items, total = await reviews.public(profile.user_id, shown.page, shown.per_page)
     context = {
+        "stats": await reviews.stats(profile.user_id),
+        "reviews": items,
+        "review_page": shown.page,
+        "review_pages": max(1, -(-total // shown.per_page)),
+        "review_notice": REVIEW_NOTICES.get(request.query.get("done", ""), ""),
+        "duration_words": duration_words,
         "profile": profile,
         "mentor": user,
         "topics": TOPICS,
@@ -140,7 +164,15 @@ async def dashboard_context(request: web.Request) -> dict[str, Any]:
         "rupees": rupees,
         "profile": await request.app[MENTORS].profile(user.id),
         "listed": await _listed(request, {b.mentor_id for b in rows}),
+        "reviewed": await _reviewed(request, [b for b in rows if b.mentee_id == user.id]),
     }
+
+
+async def _reviewed(request: web.Request, mine: list[Any]) -> dict[int, bool]:
+    """The mentee's reviewed bookings: True while the review can still be edited."""
+    reviews = request.app[REVIEWS]
+    found = await reviews.of_bookings([b.id for b in mine if b.status == "completed"])
+    return {booking_id: reviews.editable(review) for booking_id, review in found.items()}
 
 
 async def _listed(request: web.Request, mentor_ids: set[int]) -> set[int]:

@@ -13,6 +13,7 @@ from typing import Literal
 from aiohttp import web
 from aiortc import RTCIceServer
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from media.config import CallSettings, MediaSettings
 from media.events import CallEnded, CallStarted, ParticipantConnected, Role, RoomEvent
@@ -20,6 +21,7 @@ from media.room import Room, RoomOptions
 from media.rooms import Rooms
 from media.timer import Sleep
 from server.clock import Clock
+from server.db import events
 from server.db.engine import Database
 from server.db.models import Booking, call_outcome
 
@@ -172,17 +174,19 @@ class Calls:
                 booking.together_seconds += int(event.together_seconds)
                 if event.reason == "server_shutdown":
                     return  # not over: the participants rejoin when the server is back
-                self._finish(booking, event.ended_at, event.reason)
+                self._finish(s, booking, event.ended_at, event.reason)
             log.info("call %s ended: %s (%s)", booking_id, event.reason, booking.status)
             await self._settle(booking)
 
-    def _finish(self, booking: Booking, ended_at: datetime, reason: str) -> None:
-        """The outcome: completed when both were connected together long enough, else a
-        no-show of whoever never came ("both" when neither did)."""
+    def _finish(self, s: AsyncSession, booking: Booking, ended_at: datetime, reason: str) -> None:
+        """The outcome: completed when both were connected together long enough (an event in
+        the same transaction asks the mentee to rate it), else a no-show of whoever never came
+        ("both" when neither did)."""
         booking.call_ended_at = ended_at
         booking.end_reason = reason
         if booking.together_seconds >= self.settings.min_completed_seconds:
             booking.status = "completed"
+            events.record(s, "call_completed", booking.id, ended_at)
             return
         booking.status = "no_show"
         missing = [
@@ -222,7 +226,7 @@ class Calls:
                 stored = await s.get(Booking, booking.id)
                 if stored is None or stored.call_ended_at is not None:
                     continue
-                self._finish(stored, stored.call_ends_at or self.latest_end(stored), "time_up")
+                self._finish(s, stored, stored.call_ends_at or self.latest_end(stored), "time_up")
             await self._settle(stored)
         return len(overdue)
 

@@ -16,7 +16,9 @@ KINDS = {
     "booking_cancelled": "Cancellations",
     "application_decided": "Your mentor application",
     "payout_settled": "Payouts",
+    "dispute": "Problems reported with a call, and their decisions",
     "message_digest": "Messages still unread after a while",
+    "review_requested": "Requests to rate a call",
 }
 
 
@@ -100,7 +102,9 @@ def booking_cancelled(
     mentor_id: int,
     names: dict[int, str],
     refund_paise: int,
+    suspended: bool = False,
 ) -> list[Message]:
+    """`suspended`: an administrator suspended the canceller's account, which cancelled it."""
     refund = (
         f"{rupees(refund_paise, exact=True)} is refunded to the card that paid."
         if refund_paise
@@ -108,9 +112,13 @@ def booking_cancelled(
     )
     messages = []
     for user, other in ((mentee_id, mentor_id), (mentor_id, mentee_id)):
-        who = (
-            "You cancelled it." if user == canceller_id else f"{names[canceller_id]} cancelled it."
-        )
+        if suspended:
+            whose = "your account" if user == canceller_id else f"{names[canceller_id]}'s account"
+            who = f"It was cancelled because {whose} was suspended."
+        elif user == canceller_id:
+            who = "You cancelled it."
+        else:
+            who = f"{names[canceller_id]} cancelled it."
         money = refund if user == mentee_id else "No call, no charge."
         messages.append(
             Message(
@@ -185,6 +193,90 @@ def payout_settled(*, mentor_id: int, paid: bool, net_paise: int, reference: str
         title = "A payout could not be transferred"
         body = "The money is back in your wallet. Check your payout details and withdraw again."
     return [Message(mentor_id, "payout_settled", title, body, "/payouts")]
+
+
+def review_requested(*, booking_id: int, mentee_id: int, mentor_name: str) -> list[Message]:
+    link = f"/bookings/{booking_id}/review"
+    return [
+        Message(
+            mentee_id,
+            "review_requested",
+            f"How was your call with {mentor_name}?",
+            "Rate it from 1 to 5 stars and, if you like, say what helped; other mentees read "
+            f"it on {mentor_name}'s page. You can edit it for 7 days: {{url}}{link}",
+            link,
+        )
+    ]
+
+
+def dispute_opened(
+    *, booking_id: int, starts_at: datetime, mentee_id: int, mentor_id: int, names: dict[int, str]
+) -> list[Message]:
+    link = f"/bookings/{booking_id}/dispute"
+    return [
+        Message(
+            mentee_id,
+            "dispute",
+            f"We got your report about your call with {names[mentor_id]}",
+            f"The call of {when(starts_at)}. An administrator reads it and decides, usually "
+            f"within a few days; you will be told here and by mail. Follow it: {{url}}{link}",
+            link,
+        ),
+        Message(
+            mentor_id,
+            "dispute",
+            f"A mentee reported a problem with your call on {when(starts_at)}",
+            f"{names[mentee_id]} reported a problem with the call. An administrator reviews it "
+            "and decides: no refund, or part or all of the fee back to the mentee, your share "
+            f"of it taken back from your wallet. You will be told the decision. {{url}}{link}",
+            link,
+        ),
+    ]
+
+
+def dispute_decided(
+    *,
+    booking_id: int,
+    starts_at: datetime,
+    mentee_id: int,
+    mentor_id: int,
+    names: dict[int, str],
+    refund_paise: int,
+    mentor_paise: int,
+    note: str,
+) -> list[Message]:
+    link = f"/bookings/{booking_id}/dispute"
+    refund = rupees(refund_paise, exact=True)
+    said = f"\n\nThe administrator wrote: {note}\n\n{{url}}{link}"
+    if refund_paise:
+        mentee_title = f"Your report is decided: {refund} is refunded"
+        mentee_body = "It reaches the card or account that paid, usually in 5 to 7 working days."
+        mentor_body = f"{names[mentee_id]} gets {refund} back." + (
+            f" Your wallet was debited {rupees(mentor_paise, exact=True)}, your share of it; "
+            "if it was paid out already, your next earnings make it up."
+            if mentor_paise
+            else ""
+        )
+    else:
+        mentee_title = "Your report is decided: no refund"
+        mentee_body = "The fee stays paid."
+        mentor_body = "No refund: nothing changes for you."
+    return [
+        Message(
+            mentee_id,
+            "dispute",
+            mentee_title,
+            f"About your call with {names[mentor_id]} on {when(starts_at)}. {mentee_body}{said}",
+            link,
+        ),
+        Message(
+            mentor_id,
+            "dispute",
+            f"The report about your call on {when(starts_at)} is decided",
+            f"{mentor_body}{said}",
+            link,
+        ),
+    ]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from server.db.models import (
     Booking,
     ChatLine,
     ConversationRead,
+    Dispute,
     DomainEvent,
     EmailOptOut,
     Job,
@@ -152,6 +153,7 @@ class Notifications:
                 mentor_id=mentor.id,
                 names={mentee.id: mentee.name, mentor.id: mentor.name},
                 refund_paise=booking.refund_paise or 0,
+                suspended=bool(event.data.get("suspended")),
             )
         if event.kind == "booking_rescheduled":
             booking, mentor, mentee = await self._booking(s, event.subject_id)
@@ -185,7 +187,41 @@ class Notifications:
                 net_paise=payout.amount_paise - payout.tds_paise,
                 reference=payout.reference,
             )
+        if event.kind in ("dispute_opened", "dispute_decided"):
+            return await self._dispute(s, event)
+        if event.kind == "call_completed":
+            booking, mentor, mentee = await self._booking(s, event.subject_id)
+            if booking is None or mentor is None or mentee is None:
+                return []
+            return messages.review_requested(
+                booking_id=booking.id, mentee_id=mentee.id, mentor_name=mentor.name
+            )
         return []
+
+    async def _dispute(self, s: AsyncSession, event: DomainEvent) -> list[Message]:
+        dispute = await s.get(Dispute, event.subject_id)
+        booking, mentor, mentee = await self._booking(s, dispute.booking_id if dispute else 0)
+        if dispute is None or booking is None or mentor is None or mentee is None:
+            return []
+        names = {mentee.id: mentee.name, mentor.id: mentor.name}
+        if event.kind == "dispute_opened":
+            return messages.dispute_opened(
+                booking_id=booking.id,
+                starts_at=booking.starts_at,
+                mentee_id=mentee.id,
+                mentor_id=mentor.id,
+                names=names,
+            )
+        return messages.dispute_decided(
+            booking_id=booking.id,
+            starts_at=booking.starts_at,
+            mentee_id=mentee.id,
+            mentor_id=mentor.id,
+            names=names,
+            refund_paise=int(event.data.get("refund_paise", 0)),
+            mentor_paise=int(event.data.get("mentor_paise", 0)),
+            note=dispute.note,
+        )
 
     async def _booking(
         self, s: AsyncSession, booking_id: int

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import flows
 from billing.gateway import GatewayError, PaymentGateway
-from billing.ledger import SplitRules, Transaction, wallet
+from billing.ledger import SplitRules, Transaction, refund_paid, wallet
 from server.clock import Clock
 from server.db import events
 from server.db.engine import Database
@@ -53,6 +53,11 @@ def checkout_url(order_id: str, booking_id: int, gateway: str) -> str:
     if gateway == "simulator":
         return f"/payments/simulator/{order_id}"
     return f"/bookings/{booking_id}/pay"
+
+
+def booking_refund_key(booking_id: int) -> str:
+    """The idempotency key of a booking's own refund (a cancellation's, a no-show's)."""
+    return f"refund-booking-{booking_id}"
 
 
 def money_of(booking: Booking) -> flows.BookingMoney:
@@ -216,11 +221,20 @@ class Money:
     ) -> RefundRecord | None:
         if not money.refund_paise or money.payment_id is None:
             return None
+        return self.add_refund(
+            s, booking.id, money.payment_id, money.refund_paise, booking_refund_key(booking.id)
+        )
+
+    def add_refund(
+        self, s: AsyncSession, booking_id: int, payment_id: str, amount: int, key: str
+    ) -> RefundRecord:
+        """A refund to ask the gateway for (request_refunds, after the commit); `key` is its
+        idempotency key, so asking again never refunds twice. A payment may have several."""
         record = RefundRecord(
-            booking_id=booking.id,
-            payment_id=money.payment_id,
-            amount_paise=money.refund_paise,
-            idempotency_key=f"refund-booking-{booking.id}",
+            booking_id=booking_id,
+            payment_id=payment_id,
+            amount_paise=amount,
+            idempotency_key=key,
             status="pending",
             created_at=self.clock(),
         )
@@ -246,23 +260,40 @@ class Money:
                 stored = await s.get(RefundRecord, record.id)
                 assert stored is not None
                 stored.gateway_refund_id = refund.id
-                stored.status = "requested"
+                if stored.status == "pending":  # a webhook may have said "processed" already
+                    stored.status = "requested"
             if refund.status == "processed":
                 await self.refund_processed(refund.id, record.payment_id)
             done += 1
         return done
 
     async def refund_processed(self, refund_id: str, payment_id: str) -> None:
+        """The gateway paid a refund out: its `refund_paid` is posted once. A payment can have
+        two refunds (the booking's and a dispute's): the gateway's refund id tells them apart,
+        and before we stored it, the payment's oldest refund still without one."""
         async with self.db.write() as s:
             record = await s.scalar(
-                select(RefundRecord).where(RefundRecord.payment_id == payment_id)
+                select(RefundRecord).where(RefundRecord.gateway_refund_id == refund_id)
+            ) or await s.scalar(
+                select(RefundRecord)
+                .where(
+                    RefundRecord.payment_id == payment_id,
+                    RefundRecord.gateway_refund_id.is_(None),
+                )
+                .order_by(RefundRecord.id)
+                .limit(1)
             )
             if record is None:
                 return  # a refund made outside micromentor: nothing of ours to settle
             booking = await s.get(Booking, record.booking_id)
             assert booking is not None
-            money = replace(money_of(booking), refund_paid=record.status == "processed")
-            _money, posted = flows.on_refund_processed(money, refund_id)
+            posted: list[Transaction] = []
+            if record.idempotency_key != booking_refund_key(booking.id):
+                if record.status != "processed":  # a dispute's refund: its own amount
+                    posted = [refund_paid(booking.id, refund_id, record.amount_paise)]
+            else:
+                money = replace(money_of(booking), refund_paid=record.status == "processed")
+                _money, posted = flows.on_refund_processed(money, refund_id)
             for transaction in posted:
                 await self._post(s, transaction, booking.id)
             record.status = "processed"

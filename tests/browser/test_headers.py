@@ -31,6 +31,12 @@ LOGGED_IN = [
     "/notifications",
     "/conversations",
     "/admin/outbox",
+    "/admin",
+    "/admin/users",
+    "/admin/bookings",
+    "/admin/audit",
+    "/admin/disputes",
+    "/admin/reviews",
     "/no-such-page",
 ]
 

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from billing.flows import (
     BookingMoney,
+    kept,
     on_cancel,
+    on_dispute_refund,
     on_expired,
     on_outcome,
     on_payment,
@@ -26,6 +28,7 @@ from billing.ledger import (
     SplitRules,
     Transaction,
     UnbalancedTransaction,
+    dispute_refund,
     escrow,
     wallet,
 )
@@ -148,3 +151,81 @@ def test_random_histories_keep_the_books_straight(
     for state in money.values():
         held = ledger.balance(escrow(state.booking_id))
         assert held == (state.paid_paise if state.state == "held" else 0)
+
+
+# -- disputes: a refund decided after the call is a reversal, never an edit -----------------------
+
+
+def test_a_dispute_refund_reverses_the_shares_of_a_settled_call() -> None:
+    ledger = Ledger()
+    money, posted = on_payment(BookingMoney(1, mentor_id=7, price_paise=15000), "p", 15000, RULES)
+    money, more = on_outcome(money, "completed", RULES)
+    for transaction in posted + more:
+        ledger.post(transaction)
+    settled = [ledger.balance(a) for a in (wallet(7), PLATFORM_REVENUE, GST_PAYABLE)]
+    reversal = on_dispute_refund(money, 5001, RULES)
+    assert [t.key for t in reversal] == ["dispute_refund:1"]
+    assert ledger.post(reversal[0]) and not ledger.post(reversal[0])  # once, whatever happens
+    assert ledger.balance(REFUNDS) == 5001
+    taken = [
+        b - ledger.balance(a)
+        for a, b in zip((wallet(7), PLATFORM_REVENUE, GST_PAYABLE), settled, strict=True)
+    ]
+    assert taken == [3500, 1231, 270] and sum(taken) == 5001  # 70%; 30% less 18% GST on it
+    assert ledger.total() == 0
+    # A full refund takes back exactly what the settlement gave.
+    assert {
+        e.account: -e.amount_paise
+        for e in on_dispute_refund(money, 15000, RULES)[0].entries
+        if e.account != REFUNDS
+    } == {wallet(7): 10500, PLATFORM_REVENUE: 3690, GST_PAYABLE: 810}
+
+
+def test_a_dispute_refund_needs_settled_money_and_stays_within_what_was_kept() -> None:
+    held, _ = on_payment(BookingMoney(1, mentor_id=7, price_paise=10000), "p", 10000, RULES)
+    with pytest.raises(ValueError):
+        on_dispute_refund(held, 100, RULES)  # not settled yet
+    half, _ = on_cancel(held, 5000, RULES)
+    assert kept(half) == 5000
+    with pytest.raises(ValueError):
+        on_dispute_refund(half, 5001, RULES)
+    with pytest.raises(ValueError):
+        on_dispute_refund(half, 0, RULES)
+    assert on_dispute_refund(half, 5000, RULES)[0].key == "dispute_refund:1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    paid=st.integers(1, 5_000_000),
+    refunded_share=st.integers(0, 100),
+    disputed_share=st.integers(1, 100),
+    mentor_percent=st.integers(0, 100),
+    gst_percent=st.integers(0, 100),
+)
+def test_dispute_reversals_balance_and_never_take_back_more_than_was_posted(
+    paid: int, refunded_share: int, disputed_share: int, mentor_percent: int, gst_percent: int
+) -> None:
+    """Any amounts, odd ones included: the three parts sum to the refund exactly, the ledger
+    sums to zero, and no account gives back more than the booking gave it."""
+    rules = SplitRules(mentor_percent, gst_percent)
+    ledger = Ledger()
+    money, posted = on_payment(BookingMoney(1, mentor_id=7, price_paise=paid), "p", paid, rules)
+    refund = paid * refunded_share // 100
+    if refund:
+        money, more = on_cancel(money, refund, rules)  # a policy refund first: part was kept
+    else:
+        money, more = on_outcome(money, "completed", rules)
+    for transaction in posted + more:
+        ledger.post(transaction)
+    if kept(money) == 0:
+        return
+    before = {a: ledger.balance(a) for a in (wallet(7), PLATFORM_REVENUE, GST_PAYABLE)}
+    amount = max(1, kept(money) * disputed_share // 100)
+    (reversal,) = on_dispute_refund(money, amount, rules)
+    assert reversal == dispute_refund(1, 7, amount, rules)
+    ledger.post(reversal)
+    assert ledger.total() == 0
+    assert ledger.balance(REFUNDS) == refund + amount
+    taken = {a: b - ledger.balance(a) for a, b in before.items()}
+    assert sum(taken.values()) == amount
+    assert all(0 <= taken[a] <= before[a] for a in before)

@@ -7,7 +7,7 @@ server error, and every response has a status, content type and body the documen
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import update
 
 from server.accounts.service import ACCOUNTS
+from server.db.engine import DATABASE
+from server.db.models import User
 from tests.conftest import PASSWORD, make_config
 from tests.support.booking import ALL_WEEK, PROFILE
 from tests.support.fuzz import fuzz_settings
@@ -45,18 +48,22 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0")) or None
 @dataclass
 class Identity:
     """A logged-in user: a requests session with the cookie, and the CSRF token. Logs in again
-    when a generated call (logout, log out everywhere) ended the login."""
+    when a generated call (logout, log out everywhere) ended the login, and lifts a suspension
+    a generated administrator's call made."""
 
     server: str
     email: str
     session: requests.Session = field(default_factory=requests.Session)
     token: str = ""
+    reinstate: Callable[[str], None] | None = None
 
     def log_in(self) -> None:
         self.session = requests.Session()
-        response = self.session.post(
-            f"{self.server}/api/auth/login", json={"email": self.email, "password": PASSWORD}
-        )
+        login = {"email": self.email, "password": PASSWORD}
+        response = self.session.post(f"{self.server}/api/auth/login", json=login)
+        if response.status_code == 403 and self.reinstate is not None:
+            self.reinstate(self.email)
+            response = self.session.post(f"{self.server}/api/auth/login", json=login)
         assert response.status_code == 200, response.text
         self.token = response.json()["csrf_token"]
 
@@ -90,8 +97,19 @@ def _prepare(server: ServerThread) -> dict[str, Identity]:
     ):
         body = {"email": email, "password": PASSWORD, "name": role.title(), "role": role}
         assert requests.post(f"{url}/api/auth/register", json=body).status_code == 201
-    identities = {role: Identity(url, f"{role}@example.org") for role in ("mentee", "mentor")}
-    identities["admin"] = Identity(url, "admin@example.org")
+
+    def reinstate(email: str) -> None:
+        async def lift() -> None:
+            assert server.app is not None
+            async with server.app[DATABASE].write() as s:
+                await s.execute(update(User).where(User.email == email).values(suspended_at=None))
+
+        server.call(lift())
+
+    identities = {
+        role: Identity(url, f"{role}@example.org", reinstate=reinstate)
+        for role in ("mentee", "mentor", "admin")
+    }
     for identity in identities.values():
         identity.log_in()
     mentor = identities["mentor"]

@@ -1,0 +1,6 @@
+"""The reviews tests' site: the booking tests' site (approved mentors, paid bookings) on the
+movable clock of tests/conftest.py."""
+
+from tests.integration.booking.conftest import site
+
+__all__ = ["site"]
