@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, or_, select
 from server.booking import photos
 from server.booking.bookings import EARLIEST_YEAR, LATEST_YEAR, Bookings, parse_instant
 from server.clock import Clock
-from server.db import events
+from server.db import audit, events
 from server.db.engine import Database
 from server.db.models import AvailabilityWindow, BlockedPeriod, Booking, MentorProfile, User
 from server.http.errors import ApiError
@@ -248,11 +248,22 @@ class Mentors:
             )
             return [(p, u) for p, u in rows.all()], total
 
-    async def review(self, mentor_id: int, approve: bool, note: str) -> MentorProfile:
+    async def review(self, admin: User, mentor_id: int, approve: bool, note: str) -> MentorProfile:
+        """An administrator approves or rejects the application (in the audit log)."""
         async with self.db.write() as s:
             profile = await s.get(MentorProfile, mentor_id)
             if profile is None:
                 raise ApiError(404, "not_found", "no such mentor application")
+            audit.record(
+                s,
+                admin.id,
+                "mentor_approved" if approve else "mentor_rejected",
+                ("user", mentor_id),
+                self.clock(),
+                before={"status": profile.status},
+                after={"status": "approved" if approve else "rejected"},
+                note=note.strip(),
+            )
             profile.status = "approved" if approve else "rejected"
             profile.review_note = note.strip()
             profile.reviewed_at = self.clock()

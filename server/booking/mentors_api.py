@@ -286,8 +286,8 @@ async def list_applications(request: web.Request) -> web.Response:
     login=True,
 )
 async def approve(request: web.Request) -> web.Response:
-    require_admin(request)
-    profile = await request.app[MENTORS].review(path_id(request, "mentor_id"), True, "")
+    admin = require_admin(request)
+    profile = await request.app[MENTORS].review(admin, path_id(request, "mentor_id"), True, "")
     user = await request.app[ACCOUNTS].get(profile.user_id)
     return web.json_response({"mentor": mentor_json(profile, user.name if user else "")})
 
@@ -301,8 +301,10 @@ async def approve(request: web.Request) -> web.Response:
     login=True,
 )
 async def reject(request: web.Request) -> web.Response:
-    require_admin(request)
+    admin = require_admin(request)
     body = await read_body(request, Rejection)
-    profile = await request.app[MENTORS].review(path_id(request, "mentor_id"), False, body.note)
+    profile = await request.app[MENTORS].review(
+        admin, path_id(request, "mentor_id"), False, body.note
+    )
     user = await request.app[ACCOUNTS].get(profile.user_id)
     return web.json_response({"mentor": mentor_json(profile, user.name if user else "")})

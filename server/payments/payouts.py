@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from billing.config import BillingSettings
 from billing.ledger import payout, payout_failed, payout_paid, tds_on, wallet
 from server.clock import Clock
-from server.db import events
+from server.db import audit, events
 from server.db.models import Payout, PayoutAccount, User
 from server.http.errors import ApiError
 from server.payments.money import Money
@@ -173,8 +173,9 @@ class Payouts:
             ).all()
             return [(p, u, await s.get(PayoutAccount, u.id)) for p, u in rows]
 
-    async def settle(self, payout_id: int, paid: bool, reference: str) -> Payout:
-        """An administrator records the transfer: paid (with the bank reference) or failed."""
+    async def settle(self, admin: User, payout_id: int, paid: bool, reference: str) -> Payout:
+        """An administrator records the transfer: paid (with the bank reference) or failed
+        (in the audit log)."""
         async with self.db.write() as s:
             record = await s.get(Payout, payout_id)
             if record is None:
@@ -193,6 +194,15 @@ class Payouts:
                         record.id, record.mentor_id, record.amount_paise, record.tds_paise
                     ),
                 )
+            audit.record(
+                s,
+                admin.id,
+                "payout_paid" if paid else "payout_failed",
+                ("payout", record.id),
+                self.clock(),
+                before={"status": record.status},
+                after={"status": "completed" if paid else "failed", "reference": reference.strip()},
+            )
             record.status = "completed" if paid else "failed"
             record.reference = reference.strip()
             record.settled_at = self.clock()

@@ -105,7 +105,9 @@ async def admin_failed(request: web.Request) -> web.Response:
 
 
 async def _settle(request: web.Request, paid: bool) -> web.Response:
-    require_admin(request)
+    admin = require_admin(request)
     body = await read_body(request, Settlement)
-    record = await request.app[PAYOUTS].settle(path_id(request, "payout_id"), paid, body.reference)
+    record = await request.app[PAYOUTS].settle(
+        admin, path_id(request, "payout_id"), paid, body.reference
+    )
     return web.json_response({"payout": payout_json(record)})

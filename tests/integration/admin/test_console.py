@@ -98,7 +98,8 @@ async def test_the_pages_and_their_forms(site: Site, clock: FakeClock) -> None:
         ("/admin/bookings", f"#{booking['id']}"),
         ("/admin/bookings?status=confirmed&mentor=mentor", f"#{booking['id']}"),
         (f"/admin/bookings/{booking['id']}", "escrow:"),
-        ("/admin/audit", "No entry matches"),
+        ("/admin/audit", "mentor approved"),
+        ("/admin/audit?action=user_suspended", "No entry matches"),
     ):
         page = await admin.get(path)
         assert page.status == 200, path

@@ -289,6 +289,11 @@ async def test_the_audit_log_has_each_action_with_before_and_after(
     assert view["wallet_paise"] is None
     status, mentor_view = await call(root, "GET", f"/api/admin/users/{mentor_id}", token)
     assert mentor_view["wallet_paise"] == 0
+    # Approving the application was an administrator's action too.
+    status, approval = await call(root, "GET", f"/api/admin/audit?subject=user:{mentor_id}", token)
+    assert [(e["action"], e["before"], e["after"]) for e in approval["items"]] == [
+        ("mentor_approved", {"status": "pending"}, {"status": "approved"})
+    ]
 
 
 async def test_finding_users(site: Site) -> None:

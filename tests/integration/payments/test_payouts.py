@@ -134,6 +134,14 @@ async def test_withdraw_pay_and_fail_through_the_ledger(
     assert (await failed.json())["payout"]["status"] == "failed"
     assert await money.balance(wallet(mentor_id)) == 56000  # back in the wallet
     assert await money.total() == 0
+    audit = await (await admin.get("/api/admin/audit?subject=payout:" + str(second["id"]))).json()
+    assert [(e["action"], e["before"], e["after"]) for e in audit["items"]] == [
+        ("payout_failed", {"status": "pending"}, {"status": "failed", "reference": ""})
+    ]
+    audit = await (await admin.get("/api/admin/audit?action=payout_paid")).json()
+    assert [e["after"] for e in audit["items"]] == [
+        {"status": "completed", "reference": "UTR123456"}
+    ]
 
 
 async def test_tds_once_the_years_payouts_pass_the_threshold(
