@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests drive for real: Chromium for the browser tests, PostgreSQL for
-# the multi-node database, coturn for calls through TURN, prometheus for promtool.
-DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql coturn prometheus
+# the multi-node database, coturn for calls through TURN, prometheus for promtool, ffmpeg for
+# ffprobe on recordings.
+DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql coturn prometheus ffmpeg
 
 .PHONY: run test lint install system-packages clean turn
 

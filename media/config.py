@@ -1,4 +1,5 @@
-"""The settings media/ owns: `[calls]` (the timer) and `[media]` (ICE addresses)."""
+"""The settings media/ owns: `[calls]` (the timer), `[media]` (ICE addresses, weak networks) and
+`[recording]`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class MediaSettings:
     ice_addresses: tuple[str, ...] = ()
     udp_port_min: int = field(default=0, metadata={"min": 0, "max": 65535})
     udp_port_max: int = field(default=0, metadata={"min": 0, "max": 65535})
+    # Below this receive estimate (kbit/s) a subscriber gets audio only until it recovers.
+    audio_only_below_kbps: int = field(default=150, metadata={"min": 0, "max": 100000})
 
     @property
     def udp_ports(self) -> tuple[int, int] | None:
@@ -47,3 +50,15 @@ class MediaSettings:
                     ipaddress.ip_address(value)
                 except ValueError:
                     raise ValueError(f"{name}: {value!r} is not an IP address") from None
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    # Where recordings are written; a relative path is under [server] data_dir.
+    directory: str = "recordings"
+    retention_days: int = field(default=30, metadata={"min": 1, "max": 3650})
+    min_free_mb: int = field(default=500, metadata={"min": 0})
+
+    def __post_init__(self) -> None:
+        if not self.directory:
+            raise ValueError("directory: must not be empty")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from billing.config import BillingSettings
-from media.config import CallSettings, MediaSettings
+from media.config import CallSettings, MediaSettings, RecordingSettings
 from server.settings_loader import ConfigError, build_section, unknown_variables
 from signaling.config import SignalingSettings
 from turn.config import TurnSettings
@@ -137,6 +137,7 @@ SECTIONS: dict[str, type] = {
     "auth": AuthSettings,
     "calls": CallSettings,
     "media": MediaSettings,
+    "recording": RecordingSettings,
     "signaling": SignalingSettings,
     "booking": BookingSettings,
     "billing": BillingSettings,
@@ -154,6 +155,7 @@ class Config:
     auth: AuthSettings = field(default_factory=AuthSettings)
     calls: CallSettings = field(default_factory=CallSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     booking: BookingSettings = field(default_factory=BookingSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
@@ -165,6 +167,10 @@ class Config:
     @property
     def data_dir(self) -> Path:
         return Path(self.server.data_dir).resolve()
+
+    @property
+    def recording_dir(self) -> Path:
+        return self.data_dir / self.recording.directory
 
     @property
     def database_url(self) -> str:
