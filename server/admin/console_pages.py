@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from billing.ledger import REFUNDS
 from server.admin.records import RECORDS, AuditQuery, BookingQuery
 from server.admin.users import USER_ADMIN, UserQuery
 from server.db.models import BOOKING_STATUSES
@@ -225,8 +226,22 @@ async def admin_bookings_page(request: web.Request) -> web.Response:
 )
 async def admin_booking_page(request: web.Request) -> web.Response:
     require_admin(request)
-    trail = await request.app[RECORDS].trail(path_id(request, "booking_id"))
-    context = {"trail": trail, "booking": trail.row.booking, "rupees": rupees}
+    records = request.app[RECORDS]
+    trail = await records.trail(path_id(request, "booking_id"))
+    dispute, review = await records.linked(trail.row.booking.id)
+    context = {
+        "trail": trail,
+        "booking": trail.row.booking,
+        "rupees": rupees,
+        "dispute": dispute,
+        "review": review,
+        "refunded": sum(
+            e.amount_paise
+            for step in trail.steps
+            for e in step.entries
+            if e.account == REFUNDS and e.amount_paise > 0
+        ),
+    }
     return await request.app[TEMPLATES].render(request, "admin_booking.html", context)
 
 

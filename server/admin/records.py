@@ -19,10 +19,12 @@ from server.db.engine import Database
 from server.db.models import (
     AuditEntry,
     Booking,
+    Dispute,
     LedgerEntry,
     LedgerTransaction,
     PaymentOrder,
     RefundRecord,
+    Review,
     User,
 )
 from server.http.errors import ApiError
@@ -194,6 +196,13 @@ class Records:
                 .limit(query.per_page)
             )
             return [BookingRow(*row) for row in rows], int(total or 0)
+
+    async def linked(self, booking_id: int) -> tuple[Dispute | None, Review | None]:
+        """The booking's dispute and review, if any, for its page."""
+        async with self.db.read() as s:
+            dispute = await s.scalar(select(Dispute).where(Dispute.booking_id == booking_id))
+            review = await s.scalar(select(Review).where(Review.booking_id == booking_id))
+        return dispute, review
 
     async def trail(self, booking_id: int) -> BookingTrail:
         """One booking and its money: every ledger transaction for it, oldest first, with

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.ledger import wallet
 from server.accounts.service import Accounts
 from server.admin.records import MAX_PAGE, AuditRow, audit_rows
-from server.booking.bookings import Bookings
+from server.booking.bookings import CANCELLABLE, Bookings, policy_refund
 from server.clock import Clock
 from server.db import audit
 from server.db.engine import Database
@@ -66,6 +66,8 @@ class UserView:
     as_mentee: int
     wallet_paise: int | None  # mentors only
     audit: list[AuditRow]
+    # What suspending now would cancel: each booking ahead and the mentee's refund.
+    ahead: list[tuple[Booking, int]] = field(default_factory=list)
 
 
 def is_mentor(user: User) -> bool:
@@ -142,8 +144,21 @@ class UserAdmin:
                 0,
                 RECENT_AUDIT,
             )
+            now = self.clock()
+            ahead = list(
+                await s.scalars(
+                    select(Booking)
+                    .where(
+                        or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
+                        Booking.status.in_(CANCELLABLE),
+                        Booking.starts_at > now,
+                    )
+                    .order_by(Booking.starts_at)
+                )
+            )
         balance = await self.money.balance(wallet(user_id)) if is_mentor(user) else None
-        return UserView(user, int(as_mentor), int(as_mentee), balance, entries)
+        refunds = [(b, policy_refund(b, user_id, now)) for b in ahead]
+        return UserView(user, int(as_mentor), int(as_mentee), balance, entries, refunds)
 
     # -- changing -----------------------------------------------------------------------------
 
@@ -214,6 +229,10 @@ class UserAdmin:
         now = self.clock()
         async with self.db.write() as s:
             user = await self._user(s, user_id)
+            if is_admin and user.suspended_at is not None:
+                raise ApiError(
+                    409, "suspended", "reactivate this account before making it an administrator"
+                )
             if user.is_admin == is_admin:
                 what = "an administrator already" if is_admin else "not an administrator"
                 raise ApiError(409, "unchanged", f"this user is {what}", "is_admin")

@@ -14,7 +14,7 @@ from server.http.formats import rupees
 from server.http.requests import path_id, query_of, read_form
 from server.http.routes import QueryParam, RouteTable
 from server.http.schema import BodyError, parse
-from server.http.security import require_admin, require_user
+from server.http.security import current_user, require_admin, require_user
 from server.http.templating import TEMPLATES
 
 routes = RouteTable("pages")
@@ -123,3 +123,12 @@ async def admin_disputes_page(request: web.Request) -> web.Response:
         "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "admin_disputes.html", context)
+
+
+async def dashboard_disputes(request: web.Request) -> dict[str, Any]:
+    """A template hook: on the dashboard, the mentee's disputes by booking, so a past call
+    shows "Your report" instead of offering to report it again."""
+    user = current_user(request)
+    if request.path != "/dashboard" or user is None:
+        return {}
+    return {"disputed": await request.app[DISPUTES].states_of(user.id)}

@@ -157,6 +157,14 @@ class Disputes:
             )
             return {u.id: u.name for u in people}
 
+    async def states_of(self, mentee_id: int) -> dict[int, str]:
+        """The mentee's disputes by booking: "open" or "decided" (the dashboard's links)."""
+        async with self.db.read() as s:
+            rows = await s.execute(
+                select(Dispute.booking_id, Dispute.status).where(Dispute.mentee_id == mentee_id)
+            )
+            return {booking_id: status for booking_id, status in rows.all()}
+
     async def of_user(self, user: User) -> list[Case]:
         """The user's disputes as mentee, and those on their calls as mentor, newest first."""
         query = (

@@ -102,6 +102,7 @@ def booking_cancelled(
     mentor_id: int,
     names: dict[int, str],
     refund_paise: int,
+    paid_paise: int = 0,
     suspended: bool = False,
 ) -> list[Message]:
     """`suspended`: an administrator suspended the canceller's account, which cancelled it."""
@@ -119,7 +120,13 @@ def booking_cancelled(
             who = "You cancelled it."
         else:
             who = f"{names[canceller_id]} cancelled it."
-        money = refund if user == mentee_id else "No call, no charge."
+        if user == mentee_id:
+            money = refund
+        elif refund_paise < paid_paise:  # a late cancellation: the mentor keeps their share
+            kept = rupees(paid_paise - refund_paise, exact=True)
+            money = f"Under the cancellation policy {kept} is kept; your share goes to your wallet."
+        else:
+            money = "The mentee gets all their money back."
         messages.append(
             Message(
                 user,

@@ -153,6 +153,7 @@ class Notifications:
                 mentor_id=mentor.id,
                 names={mentee.id: mentee.name, mentor.id: mentor.name},
                 refund_paise=booking.refund_paise or 0,
+                paid_paise=booking.paid_paise,
                 suspended=bool(event.data.get("suspended")),
             )
         if event.kind == "booking_rescheduled":

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import flows
 from billing.gateway import GatewayError, PaymentGateway
-from billing.ledger import SplitRules, Transaction, refund_paid, wallet
+from billing.ledger import REFUNDS, SplitRules, Transaction, refund_paid, wallet
 from server.clock import Clock
 from server.db import events
 from server.db.engine import Database
@@ -427,6 +427,21 @@ class Money:
             total = await s.scalar(
                 select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0)).where(
                     LedgerEntry.account == account
+                )
+            )
+        return int(total or 0)
+
+    async def refunded(self, booking_id: int) -> int:
+        """Everything owed back to the mentee for a booking: the policy's refund and a
+        dispute's, from the ledger."""
+        async with self.db.read() as s:
+            total = await s.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount_paise), 0))
+                .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+                .where(
+                    LedgerTransaction.booking_id == booking_id,
+                    LedgerEntry.account == REFUNDS,
+                    LedgerEntry.amount_paise > 0,
                 )
             )
         return int(total or 0)

@@ -164,6 +164,7 @@ async def receipt_page(request: web.Request) -> web.Response:
         "platform": platform,
         "gst": gst,
         "gst_percent": money.rules.gst_percent,
+        "refunded": await money.refunded(booking.id),
         "mentor": await accounts.get(booking.mentor_id),
         "mentee": await accounts.get(booking.mentee_id),
     }

@@ -149,8 +149,15 @@ async def review_submit(request: web.Request) -> web.StreamResponse:
 async def review_reply_submit(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     form = await read_form(request)
-    body = _parse(ReplyFields, {"text": _text(form, "text").strip()})
-    posted = await request.app[REVIEWS].reply(user, path_id(request, "review_id"), body.text)
+    reviews, review_id = request.app[REVIEWS], path_id(request, "review_id")
+    text = _text(form, "text").strip()
+    if not text:  # back to the review, saying what is missing
+        review = await reviews.get(review_id)
+        if review is None:
+            raise ApiError(404, "not_found", "no such review")
+        raise web.HTTPSeeOther(f"/mentors/{review.mentor_id}?done=reply_empty#review-{review_id}")
+    body = _parse(ReplyFields, {"text": text})
+    posted = await reviews.reply(user, review_id, body.text)
     review = posted.review
     raise web.HTTPSeeOther(f"/mentors/{review.mentor_id}?done=replied#review-{review.id}")
 

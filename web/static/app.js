@@ -101,20 +101,28 @@ window.mm = (function () {
   }
 
   // <form data-api="POST /api/…" data-then="/next"> sends its fields as JSON.
-  // data-type="int|bool|list" on an input converts its value.
+  // data-type="int|bool|list|rupees" on an input converts its value; data-confirm="…" on the
+  // form asks before sending (a final decision).
   function apiForms() {
     document.querySelectorAll("form[data-api]").forEach((form) => {
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         const [method, path] = form.dataset.api.split(" ");
         const body = {};
+        // An amount in rupees has at most two decimals: "49.5" is ₹49.50, "33.333" is refused.
+        const badAmount = [...form.querySelectorAll("[data-type=rupees]")].find(
+          (el) => !el.disabled && el.value !== "" && !/^\d{1,9}(\.\d{1,2})?$/.test(el.value.trim()));
+        if (badAmount) {
+          return showError(form, { field: badAmount.name, message: "enter an amount in rupees, like 50 or 49.50" });
+        }
+        if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
         form.querySelectorAll("[name]").forEach((el) => {
           if (el.name === "csrf_token" || el.disabled) return;
           if (el.type === "radio" && !el.checked) return;
           const type = el.dataset.type;
           if (type === "bool") body[el.name] = el.checked;
           else if (type === "int") { if (el.value !== "") body[el.name] = Number(el.value); }
-          else if (type === "rupees") { if (el.value !== "") body[el.name] = Math.round(Number(el.value) * 100); }
+          else if (type === "rupees") { if (el.value !== "") body[el.name] = Math.round(Number(el.value.trim()) * 100); }
           else if (type === "local-datetime") { if (el.value) body[el.name] = new Date(el.value).toISOString(); else body[el.name] = ""; }
           else if (type === "list") body[el.name] = el.value.split(",").map((v) => v.trim()).filter(Boolean);
           else body[el.name] = el.value;

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Dialog, expect
 
 from server.app import create_app
 from server.db.models import Booking
@@ -53,11 +53,27 @@ async def test_report_a_problem_and_decide_it(
     admin = await logged_in_page(browser, base, "root@example.org", then="/admin/disputes")
     await look(admin, shots, "admin-disputes")
     await admin.get_by_label("Partial refund", exact=True).check()
-    await admin.get_by_label("Partial refund, in rupees").fill("50")
+    amount = admin.get_by_label("Partial refund, in rupees")
+    await amount.fill("33.333")  # a third of a paisa: refused before anything is sent
     await admin.get_by_label("Note").fill("Half the call was lost.")
+    await admin.get_by_role("button", name="Decide").click()
+    await expect(admin.locator('.error[data-for="refund_paise"]')).to_contain_text(
+        "amount in rupees"
+    )
+    await amount.fill("50")
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await (dialog.dismiss() if len(asked) == 1 else dialog.accept())
+
+    admin.on("dialog", answer)
+    await admin.get_by_role("button", name="Decide").click()  # the first time, "Cancel"
+    await expect(admin.locator(".dispute-case .badge")).to_have_text("open")
     await admin.get_by_role("button", name="Decide").click()
     await admin.wait_for_url("**/admin/disputes?decided=*")
     await expect(admin.get_by_role("status")).to_contain_text("is decided")
     await expect(admin.locator(".dispute-case")).to_contain_text("Partial refund of ₹50.00")
     await look(admin, shots, "admin-disputes-decided")
+    assert len(asked) == 2 and "cannot be undone" in asked[0]
     assert await csp_violations(page) == [] and await csp_violations(admin) == []

@@ -95,6 +95,8 @@ async def test_the_pages_and_their_forms(site: Site, clock: FakeClock) -> None:
         ("/admin/users", "e@example.org"),
         ("/admin/users?q=example&role=mentee&admin=false&suspended=false", "e@example.org"),
         (f"/admin/users/{mentor_id}", "Wallet"),
+        (f"/admin/users/{mentor_id}", "Suspending now cancels 1 booking ahead"),
+        (f"/admin/users/{mentee_id}", "the mentee gets ₹150.00 back"),
         ("/admin/bookings", f"#{booking['id']}"),
         ("/admin/bookings?status=confirmed&mentor=mentor", f"#{booking['id']}"),
         (f"/admin/bookings/{booking['id']}", "escrow:"),

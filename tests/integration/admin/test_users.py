@@ -21,7 +21,7 @@ from tests.conftest import PASSWORD, FakeClock
 from tests.integration.admin.helpers import booking_row, call, ledger_of, notified, paid_booking_at
 from tests.support.booking import Site
 
-REASON = "abusive messages to mentees"
+REASON = "abusive messages to mentees — Ünïcødé 日本語"
 
 
 @pytest.fixture
@@ -182,6 +182,7 @@ async def test_suspending_a_mentee_ten_hours_ahead_refunds_half(
 
     mentor_told = await notified(site, mentor_id, "booking_cancelled")
     assert len(mentor_told) == 1
+    assert "is kept; your share goes to your wallet" in mentor_told[0].body
 
 
 async def test_the_administrator_role_and_its_guards(site: Site) -> None:
@@ -294,6 +295,16 @@ async def test_the_audit_log_has_each_action_with_before_and_after(
     assert [(e["action"], e["before"], e["after"]) for e in approval["items"]] == [
         ("mentor_approved", {"status": "pending"}, {"status": "approved"})
     ]
+    # A suspended account cannot be made an administrator.
+    status, refused = await call(
+        root, "PUT", f"/api/admin/users/{mentee_id}/suspend", token, reason="again"
+    )
+    assert status == 200
+    status, refused = await call(
+        root, "PUT", f"/api/admin/users/{mentee_id}/admin", token, is_admin=True
+    )
+    assert (status, refused["error"]["code"]) == (409, "suspended")
+    status, _ = await call(root, "PUT", f"/api/admin/users/{mentee_id}/reactivate", token)
 
 
 async def test_finding_users(site: Site) -> None:

@@ -242,7 +242,9 @@ async def test_a_partial_refund_reverses_both_shares_once_however_often_it_is_ru
 
     # The audit log has the decision, with the values before and after.
     async with world.money.db.read() as s:
-        entries = list(await s.scalars(select(AuditEntry)))
+        entries = list(
+            await s.scalars(select(AuditEntry).where(AuditEntry.subject_type == "dispute"))
+        )
     assert [(e.action, e.subject_type, e.subject_id) for e in entries] == [
         ("dispute_decided", "dispute", dispute_id)
     ]
@@ -268,6 +270,14 @@ async def test_a_partial_refund_reverses_both_shares_once_however_often_it_is_ru
     assert "₹50.01 is refunded" in by_user[world.mentee_id][1]
     assert "debited ₹35.00" in by_user[world.mentor_id][1]
     assert "Checked the call's log." in by_user[world.mentor_id][1]
+
+    # The mentee's receipt and the administrator's booking page say what was refunded.
+    assert world.mentee is not None
+    receipt = await (await world.mentee.get(f"/bookings/{booking_id}/receipt")).text()
+    assert "₹50.01" in receipt and "Net paid" in receipt and "₹99.99" in receipt
+    page = await (await admin.get(f"/admin/bookings/{booking_id}")).text()
+    assert f'href="/admin/disputes#dispute-{dispute_id}"' in page
+    assert "₹50.01 refunded in all" in page
 
 
 async def test_a_full_refund_takes_back_everything_the_call_earned(world: World) -> None:
@@ -299,7 +309,7 @@ async def test_no_refund_moves_no_money(world: World) -> None:
     assert world.fake.refunds == {}
     assert await world.balances() == [10500, 3690, 810, 0]
     assert await world.count(LedgerTransaction, LedgerTransaction.kind == "dispute_refund") == 0
-    assert await world.count(AuditEntry) == 1
+    assert await world.count(AuditEntry, AuditEntry.subject_type == "dispute") == 1
 
 
 async def test_a_decision_is_checked_before_anything_moves(world: World) -> None:
@@ -316,7 +326,10 @@ async def test_a_decision_is_checked_before_anything_moves(world: World) -> None
         refused = await decide(admin, admin_token, dispute_id, **bad)
         assert refused.status == 400, bad
     assert (await decide(admin, admin_token, 999, decision="none")).status == 404
-    assert world.fake.refunds == {} and await world.count(AuditEntry) == 0
+    assert (
+        world.fake.refunds == {}
+        and await world.count(AuditEntry, AuditEntry.subject_type == "dispute") == 0
+    )
     assert (
         await decide(admin, admin_token, dispute_id, decision="partial", refund_paise=14999)
     ).status == 200
@@ -396,6 +409,9 @@ async def test_pages_report_without_javascript_and_admins_decide(world: World) -
     assert sent.headers["Location"] == f"/bookings/{booking_id}/dispute?opened=1"
     shown = await (await mentee.get(sent.headers["Location"])).text()
     assert "your report is in" in shown and "Waiting for a decision" in shown
+    dashboard = await (await mentee.get("/dashboard")).text()
+    assert "Report a problem" not in dashboard
+    assert "Your report: waiting for a decision" in dashboard
 
     # Administrators only: the queue page and the API.
     assert (await mentee.get("/admin/disputes")).status == 403
@@ -414,6 +430,7 @@ async def test_pages_report_without_javascript_and_admins_decide(world: World) -
     assert (await admin.get("/api/admin/disputes?status=decided")).status == 200
     assert (await (await admin.get("/api/admin/disputes?status=decided")).json())["total"] == 0
 
-    # Past the window the link goes away.
+    # Past the window, the report still shows on the dashboard; nothing more to report.
     world.clock.now += timedelta(days=8)
-    assert "Report a problem" not in await (await mentee.get("/dashboard")).text()
+    dashboard = await (await mentee.get("/dashboard")).text()
+    assert "Report a problem" not in dashboard and "Your report:" in dashboard

@@ -83,6 +83,11 @@ async def test_reviews_on_the_mentor_page_reply_report_and_moderation(
         f'action="/reviews/{review_id}/reply"'
         not in await (await call.mentee.get(mentor_url)).text()
     )
+    blank = await post_form(call.mentor, f"/reviews/{review_id}/reply", call.mentor_token, text=" ")
+    assert blank.headers["Location"] == f"{mentor_url}?done=reply_empty#review-{review_id}"
+    said = await (await call.mentor.get(f"{mentor_url}?done=reply_empty")).text()
+    assert "Nothing was published: write a reply first." in said
+    assert f'action="/reviews/{review_id}/reply"' in said  # still there to fill in
     replied = await post_form(
         call.mentor, f"/reviews/{review_id}/reply", call.mentor_token, text=f"Sorry {SCRIPT}"
     )
