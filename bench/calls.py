@@ -1,6 +1,6 @@
 """CPU per call: this SFU (encoded forwarding) against aiortc's MediaRelay (decode + re-encode).
 
-    .venv/bin/python -m bench.calls [--calls 3] [--seconds 10] [--rounds 2]
+    .venv/bin/python -m bench.calls [--calls 3] [--seconds 10] [--rounds 2] [--recording]
 
 Each round starts the real server (`python -m server serve`) and the baseline
 (`python -m bench.relay_server`) in turn as subprocesses, runs the same N concurrent 1:1 calls
@@ -8,6 +8,10 @@ through each with pre-encoded 640x480 VP8 (~700 kbps) and Opus sent by real aior
 loopback, and reads the server process's CPU time from /proc over the measuring window. It
 prints CPU per call for each, the frame rates the receivers saw (a starved server shows as low
 fps), and the ratio. The machine is shared and noisy: compare the ratio, not the absolutes.
+
+With --recording, each round runs the real server twice instead: plain, and with both sides of
+every call consenting to a recording (media/recording/recorder.py muxing WebM into the data
+directory), and prints what recording adds to the CPU per call (goal: at most 0.5% of one core).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,13 +77,14 @@ class Pair:
             await peer.close()
 
 
-async def join_sfu(base: str, env: dict[str, str], pair: Pair) -> None:
+async def join_sfu(base: str, env: dict[str, str], pair: Pair, record: bool = False) -> None:
     maker = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "server",
         "demo-call",
         "--json",
+        *(["--record"] if record else []),
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -103,6 +109,8 @@ async def join_sfu(base: str, env: dict[str, str], pair: Pair) -> None:
             if message["type"] == "answer":
                 await peer.accept(message["sdp"])
                 break
+        if record:
+            await ws.send_json({"type": "record_consent"})
         drain = asyncio.get_running_loop().create_task(_drain(ws))
         pair.closers.append(lambda task=drain: _cancel(task))
 
@@ -150,7 +158,9 @@ async def measure(name: str, pid: int, pairs: list[Pair], warmup: float, seconds
     )
 
 
-async def run_sfu(calls: int, video: Clip, audio: Clip, warmup: float, seconds: float) -> Sample:
+async def run_sfu(
+    calls: int, video: Clip, audio: Clip, warmup: float, seconds: float, record: bool = False
+) -> Sample:
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
         env = server_env(data_dir, port)
@@ -160,11 +170,28 @@ async def run_sfu(calls: int, video: Clip, audio: Clip, warmup: float, seconds: 
             pairs = [Pair(video, audio) for _ in range(calls)]
             try:
                 for pair in pairs:
-                    await join_sfu(base, env, pair)
-                return await measure("sfu (media/)", pid, pairs, warmup, seconds)
+                    await join_sfu(base, env, pair, record)
+                name = "sfu + recording" if record else "sfu (media/)"
+                sample = await measure(name, pid, pairs, warmup, seconds)
             finally:
                 for pair in pairs:
                     await pair.close()
+        if record:
+            check_recorded(Path(data_dir, "recordings"), calls)
+        return sample
+
+
+def check_recorded(directory: Path, calls: int) -> None:
+    """Every side of every call left a WebM of some size: recording really ran."""
+    files = list(directory.glob("*/*.webm"))
+    if len(files) != 2 * calls or not all(f.stat().st_size > 100_000 for f in files):
+        raise RuntimeError(f"recording did not run: {files}")
+
+
+async def run_recording(
+    calls: int, video: Clip, audio: Clip, warmup: float, seconds: float
+) -> Sample:
+    return await run_sfu(calls, video, audio, warmup, seconds, record=True)
 
 
 async def run_relay(calls: int, video: Clip, audio: Clip, warmup: float, seconds: float) -> Sample:
@@ -181,6 +208,22 @@ async def run_relay(calls: int, video: Clip, audio: Clip, warmup: float, seconds
         finally:
             for pair in pairs:
                 await pair.close()
+
+
+def report_recording(samples: list[Sample]) -> None:
+    print(f"{'server':<22}{'calls':>6}{'cpu/call':>11}{'video fps':>11}{'audio fps':>11}")
+    for s in samples:
+        print(
+            f"{s.server:<22}{s.calls:>6}{s.cpu_per_call:>10.2f}%{s.video_fps:>11.1f}"
+            f"{s.audio_fps:>11.1f}"
+        )
+    plain = statistics.median(s.cpu_per_call for s in samples if s.server == "sfu (media/)")
+    recorded = statistics.median(s.cpu_per_call for s in samples if s.server != "sfu (media/)")
+    print(f"\nmedian CPU per call: plain {plain:.2f}% of a core, with recording {recorded:.2f}%")
+    print(
+        f"recording adds {recorded - plain:+.2f}% of one core per call "
+        f"({100 * (recorded / plain - 1):+.0f}%); goal: <= 0.5%"
+    )
 
 
 def report(samples: list[Sample]) -> None:
@@ -205,13 +248,16 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--recording", action="store_true", help="compare the SFU with and without recording"
+    )
     args = parser.parse_args()
     print("encoding the clips…", flush=True)
     video = encode_vp8(seconds=4, width=640, height=480, kbps=700, gop=60)
     audio = encode_opus(seconds=4)
     samples = []
     for round_number in range(1, args.rounds + 1):
-        for run in (run_sfu, run_relay):
+        for run in (run_sfu, run_recording if args.recording else run_relay):
             sample = await run(args.calls, video, audio, args.warmup, args.seconds)
             print(
                 f"round {round_number}: {sample.server}: {sample.cpu_per_call:.2f}% per call",
@@ -219,7 +265,7 @@ async def main() -> None:
             )
             samples.append(sample)
     print()
-    report(samples)
+    (report_recording if args.recording else report)(samples)
 
 
 if __name__ == "__main__":

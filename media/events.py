@@ -46,6 +46,32 @@ class ParticipantLeft:
 
 
 @dataclass(frozen=True)
+class VideoPaused:
+    """The SFU stopped forwarding video to `role` (its connection is too weak); audio goes on."""
+
+    room_id: str
+    role: Role  # the subscriber whose video is paused
+    reason: Literal["weak_connection"] = "weak_connection"
+
+
+@dataclass(frozen=True)
+class VideoResumed:
+    """Video to `role` flows again (from a keyframe)."""
+
+    room_id: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class RecordingChanged:
+    """Someone agreed to record, or recording started, stopped or was refused: both pages
+    get the room's recording status again."""
+
+    room_id: str
+    state: str
+
+
+@dataclass(frozen=True)
 class CallStarted:
     """Mentor and mentee were connected together for the first time; the end is fixed now."""
 
@@ -75,6 +101,9 @@ RoomEvent = (
     | ParticipantConnected
     | FirstVideoForwarded
     | ParticipantLeft
+    | VideoPaused
+    | VideoResumed
+    | RecordingChanged
     | CallStarted
     | CallWarning
     | CallEnded

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from aiortc import RTCIceServer
 
@@ -26,11 +26,16 @@ from media.events import (
     ParticipantConnected,
     ParticipantJoined,
     ParticipantLeft,
+    RecordingChanged,
     Role,
     RoomEvent,
+    VideoPaused,
+    VideoResumed,
 )
+from media.forwarder import VideoGate
 from media.frames import EncodedFrame
 from media.participant import Participant
+from media.recording.recorder import Recording, RecordingOptions
 from media.stats import MediaCounts
 from media.timer import CallTimer, Now, Sleep, utc_now
 
@@ -44,6 +49,10 @@ class RoomClosed(Exception):
     """The call has ended; nobody can join it again."""
 
 
+class RecordingNotOffered(Exception):
+    """The booking did not ask for a recording, or the mentor does not allow one."""
+
+
 @dataclass(frozen=True)
 class RoomOptions:
     warning_seconds: float = 60
@@ -51,6 +60,9 @@ class RoomOptions:
     public_ip: str = ""
     ice_servers: list[RTCIceServer] = field(default_factory=list)
     udp_ports: tuple[int, int] | None = None
+    # Below this estimate for a subscriber (kbit/s) it gets audio only; 0 = never.
+    audio_only_below_kbps: int = 0
+    recording: RecordingOptions | None = None  # None: recording is not offered
 
 
 class Room:
@@ -76,11 +88,17 @@ class Room:
         self._sleep = sleep
         self._ever_joined: set[Role] = set()
         self._left: set[Role] = set()
+        self._video_gates: dict[Role, VideoGate] = {}  # by subscriber: too weak for video?
         self.timer: CallTimer | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self.together_seconds = 0.0
         self.retired = MediaCounts()  # what participants who have gone forwarded
         self._together_since: datetime | None = None
+        self.recording: Recording | None = None
+        if options.recording is not None and options.recording.offered:
+            self.recording = Recording(
+                options.recording, room_id, now=now, request_keyframe=self._keyframe_for_recording
+            )
         if ends_at is not None:
             self._start_timer(ends_at)
 
@@ -108,6 +126,12 @@ class Room:
             raise RoomClosed(self.room_id)
         previous = self.participants.get(role)
         self.participants[role] = participant
+        gate = self._video_gates.get(role)
+        self._video_gates[role] = VideoGate(
+            self.options.audio_only_below_kbps * 1000, time.monotonic()
+        )
+        if gate is not None and gate.paused:  # the new connection starts with video
+            await self._emit(VideoResumed(self.room_id, role))
         self._count_together()  # a replaced participant is not connected together any more
         self._ever_joined.add(role)
         self._left.discard(role)
@@ -164,9 +188,13 @@ class Room:
 
     def forward(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None:
         """Called for every encoded frame a participant's browser sends."""
+        if self.participants.get(publisher.role) is not publisher:
+            return
         subscriber = self.participants.get(OTHER[publisher.role])
-        if subscriber is not None and self.participants.get(publisher.role) is publisher:
+        if subscriber is not None:
             subscriber.forwarders[kind].push(publisher.receivers[kind], frame)
+        if self.recording is not None:
+            self.recording.write(publisher.role, kind, publisher.receivers[kind], frame)
 
     def first_video_forwarded(self, subscriber: Participant) -> None:
         seconds = time.monotonic() - subscriber.offered_at
@@ -185,13 +213,55 @@ class Room:
         return total
 
     def estimate_from(self, subscriber: Participant, bitrate: int) -> None:
-        """The subscriber's REMB goes to its publisher: the browser that can send less."""
+        """The subscriber's REMB goes to its publisher: the browser that can send less. Too
+        low, and the subscriber gets audio only until it recovers."""
         publisher = self.participants.get(OTHER[subscriber.role])
         if publisher is not None:
             publisher.relay_estimate(bitrate)
+        gate = self._video_gates.get(subscriber.role)
+        if gate is None or self.participants.get(subscriber.role) is not subscriber:
+            return
+        role = subscriber.role
+        video = subscriber.forwarders["video"]
+        action = gate.update(bitrate, time.monotonic(), flowing=video.frames_forwarded > 0)
+        if action == "pause":
+            video.pause()
+            log.info("room %s: video to the %s paused at %d bit/s", self.room_id, role, bitrate)
+            self._spawn(self._emit(VideoPaused(self.room_id, role)))
+        elif action == "resume":
+            video.resume()  # from a keyframe, asked of the publisher now
+            log.info("room %s: video to the %s resumed at %d bit/s", self.room_id, role, bitrate)
+            self._spawn(self._emit(VideoResumed(self.room_id, role)))
 
     def keyframe_wanted_by(self, subscriber: Participant) -> None:
         publisher = self.participants.get(OTHER[subscriber.role])
+        if publisher is not None:
+            publisher.request_keyframe()
+
+    # -- recording, with both sides' consent (media/recording/recorder.py) --------------------
+
+    def recording_status(self) -> dict[str, Any]:
+        """What both pages show about recording (docs/api.md, the `state` message)."""
+        if self.recording is None:
+            return {"offered": False, "consented": [], "state": "off", "message": ""}
+        return self.recording.status()
+
+    async def consent_to_recording(self, role: Role) -> None:
+        """`role` agrees to record; with both, recording starts (or is refused)."""
+        if self.recording is None:
+            raise RecordingNotOffered(self.room_id)
+        if self.recording.consent(role):
+            await self._emit(RecordingChanged(self.room_id, self.recording.state))
+
+    async def stop_recording(self, role: Role) -> None:
+        """Either side stops the recording; it does not restart."""
+        if self.recording is None:
+            raise RecordingNotOffered(self.room_id)
+        if await self.recording.stop(f"Recording stopped by the {role}."):
+            await self._emit(RecordingChanged(self.room_id, self.recording.state))
+
+    def _keyframe_for_recording(self, role: Role) -> None:
+        publisher = self.participants.get(role)
         if publisher is not None:
             publisher.request_keyframe()
 
@@ -272,6 +342,8 @@ class Room:
         self.participants.clear()
         self._count_together()
         await asyncio.gather(*(p.close() for p in participants), return_exceptions=True)
+        if self.recording is not None:  # the files are closed and synced before the end is told
+            await self.recording.stop("Recording stopped: the call ended.")
         await self._emit(
             CallEnded(self.room_id, self.started_at, self._now(), reason, self.together_seconds)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from media.events import EndReason
+from media.recording.recorder import RecordingTotals
 from media.room import Room
 from media.stats import MediaCounts
 
@@ -13,6 +14,7 @@ class Rooms:
     def __init__(self) -> None:
         self._rooms: dict[str, Room] = {}
         self.retired = MediaCounts()  # what closed rooms forwarded
+        self.recordings = RecordingTotals()  # every room's recorders add to these
 
     def get(self, room_id: str) -> Room | None:
         room = self._rooms.get(room_id)

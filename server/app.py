@@ -63,6 +63,9 @@ from server.payments import payments_api, payouts_api
 from server.payments.money import MONEY, Money
 from server.payments.payouts import PAYOUTS, Payouts
 from server.payments.simulator import SimulatedGateway
+from server.recordings import api as recordings_api
+from server.recordings import pages as recordings_pages
+from server.recordings.service import RECORDINGS, Recordings
 from server.reviews import api as reviews_api
 from server.reviews import pages as reviews_pages
 from server.reviews.service import REVIEWS, Reviews
@@ -102,7 +105,7 @@ def create_app(
     app[LOGINS] = accounts
     app[PROXIES] = Proxies(config.server.trusted_proxies)
     templates = Templates()
-    templates.hooks.append(menu_badges)
+    templates.hooks.extend([menu_badges, disputes_pages.dashboard_disputes])
     app[TEMPLATES] = templates
     app[HTML_ERRORS] = site_pages.error_page
     app.cleanup_ctx.append(_database)
@@ -132,12 +135,17 @@ def create_app(
 
     payouts = Payouts(money, config.billing, derive(secret, "payout details"), clock=clock)
     app[PAYOUTS] = payouts
+    recordings = Recordings(
+        db, config.recording_dir, retention_days=config.recording.retention_days, clock=clock
+    )
+    app[RECORDINGS] = recordings
 
     async def sweep() -> None:
         await bookings.expire_holds()
         await accounts.purge_sessions()
         await money.reconcile()
         await payouts.weekly_batch()
+        await recordings.sweep()  # retention: at most once an hour
         app[METRICS].bookings_due_without_room.set(await calls.due_without_room())
         app[METRICS].job_done("sweep")
 
@@ -156,6 +164,8 @@ def create_app(
         if config.turn.enabled and config.turn.sfu_relay
         else None,
         observers=[lambda event: app[METRICS].on_room_event(event)],
+        recording=config.recording,
+        recording_dir=config.recording_dir,
     )
     live = LiveHub()
     app[LIVE] = live
@@ -184,6 +194,7 @@ def create_app(
     app[REVIEWS] = Reviews(db, clock=clock)
     app[DISPUTES] = Disputes(db, money, clock=clock)
     templates.env.globals["disputable"] = app[DISPUTES].disputable  # "Report a problem" links
+    templates.env.globals["has_recording"] = recordings.exists  # "Watch the recording" links
     app[USER_ADMIN] = UserAdmin(db, accounts, bookings, money, live, clock=clock)
     app[RECORDS] = Records(db)
     app[REPORTS] = Reports(db, clock=clock)
@@ -220,6 +231,8 @@ def create_app(
             *reviews_pages.routes,
             *disputes_api.routes,
             *disputes_pages.routes,
+            *recordings_api.routes,
+            *recordings_pages.routes,
             *admin_api.routes,
             *admin_pages.routes,
             *console_api.routes,

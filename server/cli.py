@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="create demo mentor and mentee accounts and a call starting now; print the links",
     )
     demo.add_argument("--json", action="store_true", help="print one JSON object")
+    demo.add_argument(
+        "--record", action="store_true", help="the call offers recording (both must agree)"
+    )
     demo.set_defaults(run=run_demo_call)
 
     catalogue = commands.add_parser(
@@ -176,7 +179,9 @@ def run_demo_call(config: Config, args: argparse.Namespace) -> int:
             await upgrade(db)
             accounts = Accounts(db, Passwords(), config.auth, utc_now)
             secret = config.server.secret_key or load_or_create(config.data_dir / "secret_key")
-            demo = await create_demo_call(accounts, config, derive(secret, "demo login"))
+            demo = await create_demo_call(
+                accounts, config, derive(secret, "demo login"), record=args.record
+            )
         finally:
             await db.close()
         return asdict(demo)

@@ -18,13 +18,26 @@ from media.events import (
     CallWarning,
     ParticipantJoined,
     ParticipantLeft,
+    RecordingChanged,
     Role,
     RoomEvent,
+    VideoPaused,
+    VideoResumed,
 )
 from media.participant import MediaUnavailable, Participant
-from media.room import Room, RoomClosed
+from media.room import RecordingNotOffered, Room, RoomClosed
 from media.sdp import SdpError
-from signaling.protocol import Candidate, Chat, Leave, Offer, ProtocolError, parse_message
+from signaling.protocol import (
+    Candidate,
+    Chat,
+    ClientMessage,
+    Offer,
+    ProtocolError,
+    RecordConsent,
+    RecordStop,
+    VideoSource,
+    parse_message,
+)
 
 log = logging.getLogger("micromentor.signaling")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -89,7 +102,7 @@ class CallConnection:
             log.exception("room %s (%s): message failed", self.room.room_id, self.role)
             await self.error("internal", "the server could not handle that message")
 
-    async def _handle(self, message: Offer | Candidate | Chat | Leave) -> None:
+    async def _handle(self, message: ClientMessage) -> None:
         if isinstance(message, Offer):
             self._negotiating = True  # a second offer replaces our own participant: not us
             try:
@@ -128,6 +141,28 @@ class CallConnection:
                 "at": _iso(at),
             }
             await self._hub.broadcast(self.room.room_id, line)
+        elif isinstance(message, VideoSource):
+            if self.participant is None:
+                raise ProtocolError("no_offer", "send the offer before switching video")
+            # The other side's decoder needs a keyframe of the new picture at once.
+            self.participant.request_keyframe()
+            switched = {
+                "type": "video_source",
+                "role": self.role,
+                "name": self.name,
+                "source": message.source,
+            }
+            await self._hub.broadcast(self.room.room_id, switched)
+        elif isinstance(message, RecordConsent | RecordStop):
+            try:
+                if isinstance(message, RecordConsent):
+                    await self.room.consent_to_recording(self.role)
+                else:
+                    await self.room.stop_recording(self.role)
+            except RecordingNotOffered:
+                raise ProtocolError(
+                    "not_offered", "recording is not offered for this call"
+                ) from None
         else:
             if self.participant is not None:
                 await self.room.leave(self.participant)
@@ -143,6 +178,7 @@ class CallConnection:
                 "peer_gone": self.room.peer_gone(self.role),
                 "ends_at": _iso(ends_at) if ends_at else None,
                 "remaining_ms": self.room.timer.remaining_ms() if self.room.timer else None,
+                "recording": self.room.recording_status(),
             }
         )
 
@@ -153,6 +189,10 @@ class CallConnection:
             await self._send({"type": "warning", "remaining_ms": event.remaining_ms})
         elif isinstance(event, CallEnded):
             await self._end(event.reason)
+        elif isinstance(event, VideoPaused):
+            await self._send({"type": "video_paused", "role": event.role, "reason": event.reason})
+        elif isinstance(event, VideoResumed):
+            await self._send({"type": "video_resumed", "role": event.role})
         elif isinstance(event, ParticipantLeft) and event.role == self.role:
             if (
                 event.reason == "replaced"
@@ -160,7 +200,9 @@ class CallConnection:
                 and not self._negotiating  # our own second offer replaced our participant
             ):
                 await self.shutdown(4000, "replaced by a newer connection")
-        elif isinstance(event, ParticipantJoined | ParticipantLeft | CallStarted):
+        elif isinstance(
+            event, ParticipantJoined | ParticipantLeft | CallStarted | RecordingChanged
+        ):
             await self.send_state()
 
     async def _end(self, reason: str) -> None:

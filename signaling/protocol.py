@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from media.sdp import MAX_CANDIDATE_BYTES, MAX_SDP_BYTES
 
@@ -43,12 +43,32 @@ class Leave:
     pass
 
 
-ClientMessage = Offer | Candidate | Chat | Leave
+@dataclass(frozen=True)
+class VideoSource:
+    """The page switched what its video sender sends (replaceTrack): camera or screen."""
+
+    source: Literal["camera", "screen"]
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    """This side agrees to record the call (recording starts when both have)."""
+
+
+@dataclass(frozen=True)
+class RecordStop:
+    """This side stops the recording; it does not restart."""
+
+
+ClientMessage = Offer | Candidate | Chat | Leave | VideoSource | RecordConsent | RecordStop
 FIELDS = {
     "offer": {"type", "sdp"},
     "candidate": {"type", "candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"},
     "chat": {"type", "text"},
     "leave": {"type"},
+    "video_source": {"type", "source"},
+    "record_consent": {"type"},
+    "record_stop": {"type"},
 }
 
 
@@ -93,6 +113,15 @@ def parse_message(text: str) -> ClientMessage:
         if not text_value:
             raise ProtocolError("bad_field", "chat: text must not be blank")
         return Chat(text_value)
+    if kind == "video_source":
+        source = data.get("source")
+        if source == "camera" or source == "screen":
+            return VideoSource(source)
+        raise ProtocolError("bad_field", 'video_source: `source` must be "camera" or "screen"')
+    if kind == "record_consent":
+        return RecordConsent()
+    if kind == "record_stop":
+        return RecordStop()
     return Leave()
 
 

@@ -63,7 +63,10 @@ class NewBooking:
         metadata={"description": "the mentee accepts the cancellation policy; must be true"}
     )
     agenda: str = field(default="", metadata={"max_length": 500})
-    record: bool = False
+    record: bool = field(
+        default=False,
+        metadata={"description": "ask for a recording; 409 when the mentor turned it off"},
+    )
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,10 @@ class Bookings:
             profile = await s.get(MentorProfile, body.mentor_id)
         if profile is None or profile.status != "approved":
             raise ApiError(404, "not_found", "no such mentor", "mentor_id")
+        if body.record and not profile.allow_recording:
+            raise ApiError(
+                409, "recording_off", "this mentor does not allow recording their calls", "record"
+            )
         await self._check_offered(body.mentor_id, start, start + self.duration)
         return await self._insert(
             mentee.id, profile, start, body.topic, body.agenda, body.record, cap_holds=True
@@ -576,6 +583,18 @@ class Bookings:
         return request, booking
 
 
+def policy_refund(booking: Booking, user_id: int, now: datetime) -> int:
+    """What the mentee gets back if participant `user_id` cancels the booking now."""
+    role = booking.role_of(user_id)
+    paid = booking.paid_paise if booking.money_state == "held" else 0
+    return cancellation_refund(
+        paid,
+        starts_at=booking.starts_at,
+        cancelled_at=now,
+        cancelled_by=role,  # type: ignore[arg-type]
+    )
+
+
 def cancel_as(
     s: AsyncSession,
     booking: Booking,
@@ -590,13 +609,7 @@ def cancel_as(
     administrator suspended that participant)."""
     role = booking.role_of(user_id)
     assert role is not None and booking.status in CANCELLABLE
-    paid = booking.paid_paise if booking.money_state == "held" else 0
-    booking.refund_paise = cancellation_refund(
-        paid,
-        starts_at=booking.starts_at,
-        cancelled_at=now,
-        cancelled_by=role,  # type: ignore[arg-type]
-    )
+    booking.refund_paise = policy_refund(booking, user_id, now)
     booking.status = "cancelled"
     booking.cancelled_at = now
     booking.cancelled_by = role

@@ -46,6 +46,10 @@ class ProfileFields:
             "description": "price per call; default [billing] price_paise",
         },
     )
+    allow_recording: bool | None = field(
+        default=None,
+        metadata={"description": "mentees may ask for a recording (default true; null keeps)"},
+    )
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,10 @@ class Mentors:
                 if profile.price_paise is not None
                 else self.default_price
             )
+            if fields.allow_recording is not None:
+                profile.allow_recording = fields.allow_recording
+            elif profile.allow_recording is None:  # a new profile
+                profile.allow_recording = True
         return profile
 
     async def profile(self, user_id: int) -> MentorProfile | None:

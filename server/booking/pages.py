@@ -14,6 +14,7 @@ from server.booking.bookings import BOOKINGS, CANCELLABLE, TOPICS
 from server.booking.mentors import MENTORS, MentorQuery, canonical_zone, zone_names
 from server.booking.mentors_api import visible_profile
 from server.booking.shapes import DEMO_NOTE, card_json
+from server.config import CONFIG
 from server.http.formats import rupees
 from server.http.requests import path_id, query_of
 from server.http.routes import QueryParam, RouteTable
@@ -47,6 +48,7 @@ async def mentors_page(request: web.Request) -> web.Response:
 REVIEW_NOTICES = {
     "replied": "Your reply is published under the review.",
     "reported": "Thank you: a moderator will look at this review.",
+    "reply_empty": "Nothing was published: write a reply first.",
 }
 
 
@@ -56,7 +58,7 @@ REVIEW_NOTICES = {
     errors=(400, 404),
     query=(
         QueryParam("page", "the page of reviews, newest first", "integer"),
-        QueryParam("done", "`replied` or `reported`: say so"),
+        QueryParam("done", "`replied`, `reported` or `reply_empty`: say so"),
     ),
 )
 async def mentor_page(request: web.Request) -> web.Response:
@@ -78,6 +80,7 @@ async def mentor_page(request: web.Request) -> web.Response:
         "rupees": rupees,
         "demo_note": DEMO_NOTE,
         "horizon_days": request.app[BOOKINGS].settings.horizon_days,
+        "retention_days": request.app[CONFIG].recording.retention_days,
         "bookable": viewer is not None
         and viewer.id != profile.user_id
         and profile.status == "approved",

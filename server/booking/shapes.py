@@ -30,6 +30,7 @@ def mentor_json(profile: MentorProfile, name: str) -> dict[str, Any]:
         "photo_url": photo_url(profile),
         "timezone": profile.timezone,
         "vacation": profile.vacation,
+        "allow_recording": profile.allow_recording,
         "status": profile.status,
         "review_note": profile.review_note,
         "applied_at": iso(profile.applied_at),

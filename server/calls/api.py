@@ -161,8 +161,9 @@ async def call_socket(request: web.Request) -> web.StreamResponse:
     async def close(code: int, reason: str) -> None:
         await ws.close(code=code, message=reason.encode())
 
+    room = calls.room_for(booking, record=await calls.recording_offered(booking))
     connection = CallConnection(
-        calls.room_for(booking),
+        room,
         role,
         user.name,
         send=send,

@@ -37,7 +37,9 @@ class DemoCall:
     urls: dict[str, str]
 
 
-async def create_demo_call(accounts: Accounts, config: Config, demo_key: bytes) -> DemoCall:
+async def create_demo_call(
+    accounts: Accounts, config: Config, demo_key: bytes, *, record: bool = False
+) -> DemoCall:
     mentor = await _demo_user(accounts, DEMO_MENTOR, "Demo Mentor", "mentor")
     mentee = await _demo_user(accounts, DEMO_MENTEE, "Demo Mentee", "mentee")
     now = accounts.clock()
@@ -50,6 +52,7 @@ async def create_demo_call(accounts: Accounts, config: Config, demo_key: bytes) 
             status="confirmed",
             topic="Demo call",
             created_at=now,
+            record=record,
         )
         s.add(booking)
         await s.flush()

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 from aiohttp import web
@@ -15,15 +16,16 @@ from aiortc import RTCIceServer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from media.config import CallSettings, MediaSettings
+from media.config import CallSettings, MediaSettings, RecordingSettings
 from media.events import CallEnded, CallStarted, ParticipantConnected, Role, RoomEvent
+from media.recording.recorder import RecordingOptions, free_bytes
 from media.room import Room, RoomOptions
 from media.rooms import Rooms
 from media.timer import Sleep
 from server.clock import Clock
 from server.db import events
 from server.db.engine import Database
-from server.db.models import Booking, call_outcome
+from server.db.models import Booking, MentorProfile, call_outcome
 
 log = logging.getLogger("micromentor.calls")
 JOINABLE = ("confirmed", "in_call")
@@ -57,8 +59,12 @@ class Calls:
         on_outcome: Callable[[int, Outcome], Awaitable[None]] | None = None,
         sfu_ice_servers: Callable[[], list[RTCIceServer]] | None = None,
         observers: list[Callable[[RoomEvent], None]] | None = None,
+        recording: RecordingSettings | None = None,
+        recording_dir: Path | None = None,
     ) -> None:
         self.db = db
+        self.recording = recording or RecordingSettings()
+        self.recording_dir = recording_dir or Path(self.recording.directory)
         self.join_early = join_early
         self._on_sweep = on_sweep
         self._on_outcome = on_outcome
@@ -71,6 +77,7 @@ class Calls:
             ice_addresses=media.ice_addresses,
             public_ip=media.public_ip,
             udp_ports=media.udp_ports,
+            audio_only_below_kbps=media.audio_only_below_kbps,
         )
         self.clock = clock
         self._sleep = sleep
@@ -116,13 +123,34 @@ class Calls:
             start + timedelta(seconds=self.settings.duration_seconds), self.latest_end(booking)
         )
 
-    def room_for(self, booking: Booking) -> Room:
-        """This booking's room, created on first use. No await: two joins get one room."""
+    async def recording_offered(self, booking: Booking) -> bool:
+        """The mentee asked for a recording when booking and the mentor allows recording."""
+        if not booking.record:
+            return False
+        async with self.db.read() as s:
+            profile = await s.get(MentorProfile, booking.mentor_id)
+        return profile is None or profile.allow_recording
+
+    def recording_disk_free(self) -> int:
+        """Free bytes on the disk that holds the recordings (for the metrics)."""
+        return free_bytes(self.recording_dir)
+
+    def room_for(self, booking: Booking, *, record: bool = False) -> Room:
+        """This booking's room, created on first use. No await: two joins get one room.
+        `record`: recording is offered (`recording_offered`)."""
         room_id = str(booking.id)
         room = self.rooms.get(room_id)
         if room is not None:
             return room
-        options = self.options
+        options = replace(
+            self.options,
+            recording=RecordingOptions(
+                offered=record,
+                directory=self.recording_dir / room_id,
+                min_free_mb=self.recording.min_free_mb,
+                totals=self.rooms.recordings,
+            ),
+        )
         if self._sfu_ice_servers is not None:  # fresh TURN credentials for this room's PCs
             options = replace(options, ice_servers=self._sfu_ice_servers())
         room = Room(

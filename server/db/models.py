@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -269,6 +270,8 @@ class MentorProfile(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Kolkata")
     vacation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The mentor lets mentees ask for a recording of the call when booking.
+    allow_recording: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class AvailabilityWindow(Base):

@@ -106,6 +106,22 @@ class MediaCollector(Collector):
         yield loss
         yield jitter
         yield rtt
+        recordings = self.rooms.recordings
+        yield CounterMetricFamily(
+            "micromentor_recording_bytes_written",
+            "Bytes written to call recordings",
+            value=recordings.bytes_written,
+        )
+        yield GaugeMetricFamily(
+            "micromentor_recordings_running",
+            "Call recordings being written now",
+            value=recordings.running,
+        )
+        yield CounterMetricFamily(
+            "micromentor_recording_failures",
+            "Recording files that stopped on an error (muxing, disk)",
+            value=recordings.failures,
+        )
 
 
 class Metrics:
@@ -168,9 +184,15 @@ class Metrics:
             "How late the event loop that carries the media runs timers",
             registry=r,
         )
-        # Recording writes no files yet; the metric exists so dashboards need no change later.
-        self.recording_bytes = Counter(
-            "micromentor_recording_bytes", "Bytes written to call recordings", registry=r
+        self.recording_disk_free = Gauge(
+            "micromentor_recording_disk_free_bytes",
+            "Free space on the disk that holds the recordings",
+            registry=r,
+        )
+        self.recording_min_free = Gauge(
+            "micromentor_recording_min_free_bytes",
+            "[recording] min_free_mb: below it a recording refuses to start",
+            registry=r,
         )
         r.register(MediaCollector(rooms))
         self._job_done: dict[str, float] = {}
@@ -194,7 +216,12 @@ class Metrics:
     def job_done(self, job: str) -> None:
         self._job_done[job] = time.monotonic()
 
-    def refresh(self, loop_lag_ms: float) -> None:
+    def refresh(
+        self, loop_lag_ms: float, disk_free_bytes: int | None = None, min_free_bytes: int = 0
+    ) -> None:
+        if disk_free_bytes is not None:
+            self.recording_disk_free.set(disk_free_bytes)
+            self.recording_min_free.set(min_free_bytes)
         now = time.monotonic()
         for job, at in self._job_done.items():
             self.job_lag.labels(job).set(now - at)

@@ -28,5 +28,8 @@ async def metrics(request: web.Request) -> web.Response:
     if not allowed(request, settings.token, settings.allow):
         raise ApiError(403, "forbidden", "send the bearer token or scrape from an allowed address")
     registry = request.app[METRICS]
-    registry.refresh(request.app[CALLS].loop_lag_ms)
+    calls = request.app[CALLS]
+    registry.refresh(
+        calls.loop_lag_ms, calls.recording_disk_free(), calls.recording.min_free_mb * 2**20
+    )
     return web.Response(body=registry.exposition(), headers={"Content-Type": CONTENT_TYPE})

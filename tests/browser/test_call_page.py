@@ -312,7 +312,7 @@ async def test_pre_join_check_leave_with_confirmation_and_rejoin(
     # The mentor does not keep a frozen picture: the mentee's name, "left the call".
     await expect(mentor.locator("#remote-placeholder")).to_have_text("Kiran Mentee left the call")
     await expect(mentor.get_by_label("Kiran Mentee's video", exact=True)).to_be_hidden()
-    await expect(mentor.get_by_role("status")).to_contain_text("Kiran Mentee left the call")
+    await expect(mentor.locator("#status")).to_contain_text("Kiran Mentee left the call")
     assert await state(mentor) == "in_call"
     await mentor.screenshot(path=str(shots / "call-peer-left-phone.png"))
     await mentee.screenshot(path=str(shots / "call-left-desktop.png"))
@@ -323,7 +323,7 @@ async def test_pre_join_check_leave_with_confirmation_and_rejoin(
         await wait_for_state(page, "in_call")
         await video_flows(page)
     await expect(mentor.locator("#remote-placeholder")).to_be_hidden()
-    await expect(mentor.get_by_role("status")).to_have_text("In call")
+    await expect(mentor.locator("#status")).to_have_text("In call")
     for page in (mentor, mentee):
         assert await csp_violations(page) == []
 

@@ -32,6 +32,7 @@ DOMAINS = (
     "operations",
     "reviews",
     "disputes",
+    "recordings",
     "admin",
 )
 # Plumbing that every domain may use and that never imports a domain.

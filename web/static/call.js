@@ -25,6 +25,9 @@
     chatLines: $("chat-lines"), chatForm: $("chat-form"), chatText: $("chat-text"),
     ended: $("ended"), endedTitle: $("ended-title"), endedReason: $("ended-reason"),
     rejoin: $("rejoin"),
+    share: $("share"), quality: $("quality"), mediaNote: $("media-note"),
+    recording: $("recording"), recordingOn: $("recording-on"), recordingText: $("recording-text"),
+    recordConsent: $("record-consent"), recordStop: $("record-stop"),
   };
   const ENDED_TEXT = {
     time_up: "Time is up. Thank you both!",
@@ -50,6 +53,12 @@
     wantsMedia: false, // true once the person pressed "Join call" (or Rejoin)
     micOn: true, cameraOn: true, cameraId: "", micId: "",
     remoteFrames: 0, remoteFrameAt: 0, remoteSeen: false,
+    recording: null, // the server's recording status: { offered, consented, state, message }
+    screen: null, // the screen track while this page shares its screen (in place of the camera)
+    peerSource: "camera", // what the other side sends: "camera" | "screen"
+    videoPaused: false, // the server stopped video to us: our connection is too weak
+    peerVideoPaused: false, // the server stopped video to the other side: theirs is
+    quality: "", // "good" | "fair" | "poor", from this page's own WebRTC statistics
   };
   window.micromentor = call; // for people debugging in the console, and for tests
 
@@ -159,10 +168,16 @@
     const stream = call.localStream;
     const hasVideo = stream && stream.getVideoTracks().length > 0;
     if (ui.preview.srcObject !== stream) ui.preview.srcObject = stream;
-    if (ui.local.srcObject !== stream) ui.local.srcObject = stream;
+    const shown = call.screen ? new MediaStream([call.screen]) : stream;
+    const showing = ui.local.srcObject && ui.local.srcObject.getVideoTracks()[0];
+    if (call.screen ? showing !== call.screen : ui.local.srcObject !== stream) {
+      ui.local.srcObject = shown;
+    }
+    ui.local.classList.toggle("screen", !!call.screen);
+    ui.local.setAttribute("aria-label", call.screen ? "Your shared screen" : "Your camera");
     const videoOn = hasVideo && call.cameraOn;
     ui.preview.classList.toggle("gone", !videoOn);
-    ui.local.classList.toggle("gone", !videoOn);
+    ui.local.classList.toggle("gone", !videoOn && !call.screen);
     ui.previewOff.hidden = videoOn;
     ui.previewOff.textContent = hasVideo ? "Your camera is off" : "No camera";
     ui.camera.disabled = !hasVideo;
@@ -233,7 +248,7 @@
     tracks.filter((t) => t.kind === kind).forEach((t) => t.stop());
     // A new stream, so that the preview and the picture-in-picture show the new camera.
     call.localStream = new MediaStream([...tracks.filter((t) => t.kind !== kind), track]);
-    if (call.pc) {
+    if (call.pc && !(kind === "video" && call.screen)) { // while sharing, after sharing
       const sender = senderFor(call.pc, kind);
       if (sender) await sender.replaceTrack(track);
     }
@@ -280,6 +295,7 @@
 
   function stopMedia() {
     stopLevel();
+    if (call.screen) { call.screen.stop(); call.screen = null; renderSharing(); }
     if (call.localStream) call.localStream.getTracks().forEach((t) => t.stop());
     call.localStream = null;
   }
@@ -344,7 +360,7 @@
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     const stream = call.localStream || new MediaStream();
     const audio = stream.getAudioTracks()[0];
-    const video = stream.getVideoTracks()[0];
+    const video = call.screen || stream.getVideoTracks()[0];
     pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [stream] });
     pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [stream] });
     pc.ontrack = (event) => {
@@ -378,6 +394,7 @@
     call.remoteFrames = 0;
     call.remoteFrameAt = 0;
     call.remoteSeen = false;
+    call.videoPaused = false;
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (pc === call.pc) send({ type: "offer", sdp: pc.localDescription.sdp });
@@ -425,16 +442,30 @@
     switch (message.type) {
       case "answer":
         if (call.pc) await call.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        if (call.screen) useVideo(call.screen, "screen"); // a reconnect while sharing
+        break;
+      case "video_source":
+        if (message.role === otherRole) { call.peerSource = message.source; renderMediaNote(); }
+        break;
+      case "video_paused":
+      case "video_resumed":
+        if (message.role === myRole) call.videoPaused = message.type === "video_paused";
+        else call.peerVideoPaused = message.type === "video_paused";
+        renderMediaNote();
+        renderRemote();
         break;
       case "state":
         if (message.peer !== "joined" || call.peer !== "joined") call.remoteSeen = false;
         call.peer = message.peer;
         call.peerGone = message.peer_gone || null;
+        if (call.peer !== "joined") { call.peerSource = "camera"; call.peerVideoPaused = false; }
         if (typeof message.remaining_ms === "number") {
           call.endsAt = Date.now() + message.remaining_ms;
         }
         call.started = message.ends_at !== null && message.ends_at !== undefined;
+        call.recording = message.recording || null;
         render();
+        renderRecording();
         break;
       case "warning":
         call.endsAt = Date.now() + message.remaining_ms;
@@ -550,6 +581,28 @@
     return "";
   }
 
+  // Recording, from the server's `recording` in each state message (docs/api.md): offered,
+  // who agreed, and "off" | "waiting" | "running" | "stopped" | "refused".
+  function renderRecording() {
+    const r = call.recording;
+    const show = !!r && r.offered && !call.ended;
+    ui.recording.hidden = !show;
+    if (!show) return;
+    const open = r.state === "off" || r.state === "waiting";
+    const mine = r.consented.includes(myRole);
+    ui.recordingOn.hidden = r.state !== "running";
+    ui.recordConsent.hidden = !open || mine;
+    ui.recordStop.hidden = r.state !== "running";
+    let text = r.message;
+    if (open && mine) text = `Waiting for ${otherName} to agree to recording.`;
+    else if (open && r.consented.length) {
+      text = `${otherName} asked to record this call. Nothing is recorded unless you agree too.`;
+    } else if (open) {
+      text = `You can record this call. Recording starts only when ${otherName} agrees too.`;
+    }
+    if (ui.recordingText.textContent !== text) ui.recordingText.textContent = text;
+  }
+
   function render() {
     const inCall = ["connecting", "in_call", "reconnecting"].includes(call.state);
     ui.stage.hidden = !inCall;
@@ -571,6 +624,7 @@
     }
     if (ui.status.textContent !== text) ui.status.textContent = text;
     renderRemote();
+    renderMediaNote();
   }
 
   // The other side's video shows only while frames arrive from them: when they leave or drop,
@@ -578,13 +632,14 @@
   function renderRemote() {
     // Before the first statistics arrive, a picture with a size is enough to show it.
     const first = call.remoteFrameAt === 0 && ui.remote.videoWidth > 0;
-    const flowing = call.peer === "joined" && (call.remoteSeen || first);
+    const flowing = call.peer === "joined" && !call.videoPaused && (call.remoteSeen || first);
     ui.remote.classList.toggle("gone", !flowing);
     ui.placeholder.hidden = flowing;
     let text;
     if (call.state === "reconnecting") text = "Reconnecting…";
     else if (call.peer !== "joined") text = peerText();
     else if (call.state !== "in_call") text = "Connecting…";
+    else if (call.videoPaused) text = "Video paused: weak connection. You can still hear each other.";
     else if (call.remoteFrames > 0) text = `${otherName}'s video stopped: reconnecting…`;
     else text = `${otherName} is here, without video`;
     if (!flowing && ui.placeholder.textContent !== text) ui.placeholder.textContent = text;
@@ -642,6 +697,148 @@
     ui.chatLines.scrollTop = ui.chatLines.scrollHeight;
   }
 
+  // -- screen sharing --------------------------------------------------------------------------
+
+  // The screen goes in place of the camera in the same sender (replaceTrack: no renegotiation);
+  // the server asks the sending browser for a keyframe and tells the other page.
+  async function startSharing() {
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({
+        video: { width: { max: 1920 }, height: { max: 1080 }, frameRate: { ideal: 15, max: 15 } },
+        audio: false,
+      });
+    } catch (err) {
+      if (err.name !== "NotAllowedError") showNotice("Your screen cannot be shared from this browser.");
+      return;
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track || call.screen || !call.pc) { stream.getTracks().forEach((t) => t.stop()); return; }
+    track.contentHint = "detail"; // text stays sharp: lower the frame rate, not the resolution
+    track.addEventListener("ended", stopSharing); // the browser's own "Stop sharing"
+    call.screen = track;
+    await useVideo(track, "screen");
+  }
+
+  async function stopSharing() {
+    const track = call.screen;
+    if (!track) return;
+    call.screen = null;
+    track.stop();
+    const camera = call.localStream && call.localStream.getVideoTracks()[0];
+    await useVideo(camera || null, "camera");
+  }
+
+  async function useVideo(track, source) {
+    const sender = call.pc && senderFor(call.pc, "video");
+    if (sender) {
+      try {
+        await sender.replaceTrack(track);
+        await tuneSender(sender, source);
+      } catch (err) {
+        console.warn("switching video", err);
+      }
+      send({ type: "video_source", source });
+    }
+    renderSharing();
+    renderMediaNote();
+    showLocal();
+  }
+
+  // A screen is read, not watched: keep its resolution and give it more bits; fewer frames.
+  async function tuneSender(sender, source) {
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) return; // not negotiated yet
+    const encoding = params.encodings[0];
+    if (source === "screen") {
+      encoding.maxBitrate = 1500000;
+      encoding.maxFramerate = 15;
+      params.degradationPreference = "maintain-resolution";
+    } else {
+      delete encoding.maxBitrate;
+      delete encoding.maxFramerate;
+      params.degradationPreference = "balanced";
+    }
+    await sender.setParameters(params);
+  }
+
+  function renderSharing() {
+    ui.share.textContent = call.screen ? "Stop sharing" : "Share screen";
+  }
+
+  // What happens to video, in words: sharing, and video paused on a weak connection.
+  function renderMediaNote() {
+    const lines = [];
+    const here = call.peer === "joined" && ["in_call", "connecting"].includes(call.state);
+    if (call.screen) lines.push("You are sharing your screen.");
+    if (here && call.peerSource === "screen") lines.push(`${otherName} is sharing their screen.`);
+    if (call.videoPaused) lines.push("Video paused: weak connection. Audio continues.");
+    if (here && call.peerVideoPaused) {
+      lines.push(`Video to ${otherName} paused: their connection is weak.`);
+    }
+    const text = lines.join(" ");
+    if (ui.mediaNote.textContent !== text) ui.mediaNote.textContent = text;
+    ui.mediaNote.hidden = !text;
+    ui.remote.parentElement.classList.toggle("screen", here && call.peerSource === "screen");
+  }
+
+  // -- connection quality ----------------------------------------------------------------------
+
+  // Every 2 s from this page's own statistics: the round trip of the selected candidate pair,
+  // the share of incoming packets lost since the last look, and the bitrate the browser thinks
+  // it can send (which the server's relayed estimate of the other side also limits).
+  const lastCounts = { pc: null, lost: 0, received: 0 };
+  async function measureQuality() {
+    const pc = call.pc;
+    if (!pc || call.state !== "in_call") { showQuality(""); return; }
+    let stats;
+    try {
+      stats = await pc.getStats();
+    } catch (err) {
+      return;
+    }
+    if (pc !== call.pc) return;
+    let pair = null;
+    let lost = 0;
+    let received = 0;
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.selectedCandidatePairId) {
+        pair = stats.get(report.selectedCandidatePairId) || pair;
+      } else if (report.type === "candidate-pair" && report.nominated && !pair) {
+        pair = report;
+      } else if (report.type === "inbound-rtp") {
+        lost += Math.max(0, report.packetsLost || 0);
+        received += report.packetsReceived || 0;
+      }
+    });
+    if (lastCounts.pc !== pc) Object.assign(lastCounts, { pc, lost: 0, received: 0 });
+    const newLost = lost - lastCounts.lost;
+    const newReceived = received - lastCounts.received;
+    Object.assign(lastCounts, { lost, received });
+    const loss = newLost + newReceived > 0 ? Math.max(0, newLost) / (newLost + newReceived) : 0;
+    const rtt = pair && typeof pair.currentRoundTripTime === "number" ? pair.currentRoundTripTime : 0;
+    const bitrate = pair && pair.availableOutgoingBitrate;
+    let level = "good";
+    if (rtt > 0.5 || loss > 0.1 || (bitrate && bitrate < 100000)) level = "poor";
+    else if (rtt > 0.25 || loss > 0.03 || (bitrate && bitrate < 250000)) level = "fair";
+    showQuality(level, `round trip ${Math.round(rtt * 1000)} ms, ${(loss * 100).toFixed(1)}% lost`);
+  }
+
+  const QUALITY_TEXT = {
+    good: "Connection: good",
+    fair: "Connection: fair",
+    poor: "Connection: poor, video may pause",
+  };
+  function showQuality(level, detail) {
+    if (level !== call.quality) {
+      call.quality = level;
+      ui.quality.textContent = QUALITY_TEXT[level] || "";
+      ui.quality.dataset.level = level;
+      ui.quality.hidden = !level;
+    }
+    if (detail) ui.quality.dataset.detail = detail; // for people debugging
+  }
+
   // -- controls --------------------------------------------------------------------------------
 
   ui.join.addEventListener("click", joinCall);
@@ -653,6 +850,9 @@
   ui.mute.addEventListener("click", () => { call.micOn = !call.micOn; applyChoices(); });
   ui.camera.addEventListener("click", () => { call.cameraOn = !call.cameraOn; applyChoices(); });
   ui.cameraSelect.addEventListener("change", () => switchDevice("video", ui.cameraSelect.value));
+  // Phones mostly cannot share a screen: no button where the browser has no getDisplayMedia.
+  ui.share.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+  ui.share.addEventListener("click", () => (call.screen ? stopSharing() : startSharing()));
   ui.micSelect.addEventListener("change", () => switchDevice("audio", ui.micSelect.value));
 
   const remoteBox = ui.remote.parentElement;
@@ -675,6 +875,10 @@
     ui.leaveDialog.returnValue = "";
   });
   ui.rejoin.addEventListener("click", rejoin);
+  ui.recordConsent.addEventListener("click", () => {
+    if (!send({ type: "record_consent" })) showNotice("Not connected yet: try again in a moment.");
+  });
+  ui.recordStop.addEventListener("click", () => send({ type: "record_stop" }));
 
   ui.chatForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -688,6 +892,7 @@
 
   setInterval(tick, 250);
   setInterval(watchRemoteFrames, 1000);
+  setInterval(measureQuality, 2000);
   ui.remote.addEventListener("resize", renderRemote); // the first picture, or a new size
   if (page.dataset.phase === "waiting") enterWaiting();
   else if (page.dataset.phase === "ended") {

@@ -67,8 +67,12 @@ def messages() -> st.SearchStrategy[str]:
         {"type": st.just("chat")}, optional={"text": st.text(max_size=40) | json_values()}
     )
     leave = st.fixed_dictionaries({"type": st.just("leave")}, optional={"why": json_values()})
+    video_source = st.fixed_dictionaries(
+        {"type": st.just("video_source")},
+        optional={"source": st.sampled_from(["camera", "screen"]) | json_values()},
+    )
     anything = st.dictionaries(st.sampled_from(["type", "sdp", "text", "x"]), json_values())
-    typed = (offer | candidate | chat | leave | anything).map(json.dumps)
+    typed = (offer | candidate | chat | leave | video_source | anything).map(json.dumps)
     return (
         typed
         | json_values().map(json.dumps)
