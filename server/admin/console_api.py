@@ -22,6 +22,25 @@ from server.http.routes import PAGE, QueryParam, RouteTable
 from server.http.security import require_admin
 
 routes = RouteTable("admin")
+
+# The filters of the three lists, the same on the API and on the pages.
+USER_FILTERS = (
+    QueryParam("q", "part of the name or email"),
+    QueryParam("role", "mentee, mentor (both count as either) or both"),
+    QueryParam("admin", "true or false", "boolean"),
+    QueryParam("suspended", "true or false", "boolean"),
+)
+BOOKING_FILTERS = (
+    QueryParam("status", "a booking status"),
+    QueryParam("mentor", "the mentor's id, or part of the name or email"),
+    QueryParam("mentee", "the mentee's id, or part of the name or email"),
+    QueryParam("from_date", "starting on or after this day, YYYY-MM-DD (UTC)"),
+    QueryParam("to_date", "starting on or before this day, YYYY-MM-DD (UTC)"),
+)
+AUDIT_FILTERS = (
+    QueryParam("action", "e.g. user_suspended"),
+    QueryParam("subject", "type:id, e.g. user:7"),
+)
 U = r"{user_id:\d+}"
 B = r"{booking_id:\d+}"
 
@@ -140,10 +159,7 @@ def trail_json(trail: BookingTrail) -> dict[str, Any]:
     errors=(400, 401, 403),
     login=True,
     query=(
-        QueryParam("q", "part of the name or email"),
-        QueryParam("role", "mentee, mentor (both count as either) or both"),
-        QueryParam("admin", "true or false", "boolean"),
-        QueryParam("suspended", "true or false", "boolean"),
+        *USER_FILTERS,
         *PAGE,
     ),
 )
@@ -222,11 +238,7 @@ async def admin_set_admin(request: web.Request) -> web.Response:
     errors=(400, 401, 403),
     login=True,
     query=(
-        QueryParam("status", "a booking status"),
-        QueryParam("mentor", "the mentor's id, or part of the name or email"),
-        QueryParam("mentee", "the mentee's id, or part of the name or email"),
-        QueryParam("from_date", "starting on or after this day, YYYY-MM-DD (UTC)"),
-        QueryParam("to_date", "starting on or before this day, YYYY-MM-DD (UTC)"),
+        *BOOKING_FILTERS,
         *PAGE,
     ),
 )
@@ -255,8 +267,7 @@ async def admin_get_booking(request: web.Request) -> web.Response:
     errors=(400, 401, 403),
     login=True,
     query=(
-        QueryParam("action", "e.g. user_suspended"),
-        QueryParam("subject", "type:id, e.g. user:7"),
+        *AUDIT_FILTERS,
         *PAGE,
     ),
 )

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from billing.ledger import REFUNDS
+from server.admin.console_api import AUDIT_FILTERS, BOOKING_FILTERS, USER_FILTERS
 from server.admin.records import RECORDS, AuditQuery, BookingQuery
 from server.admin.users import USER_ADMIN, UserQuery
 from server.db.models import BOOKING_STATUSES
@@ -66,10 +67,7 @@ def sentence(message: str) -> str:
     errors=(400, 403),
     login=True,
     query=(
-        QueryParam("q", "part of the name or email"),
-        QueryParam("role", "mentee, mentor or both"),
-        QueryParam("admin", "true or false", "boolean"),
-        QueryParam("suspended", "true or false", "boolean"),
+        *USER_FILTERS,
         *PAGE,
     ),
 )
@@ -196,11 +194,7 @@ async def admin_remove_submit(request: web.Request) -> web.StreamResponse:
     errors=(400, 403),
     login=True,
     query=(
-        QueryParam("status", "a booking status"),
-        QueryParam("mentor", "the mentor's id, or part of the name or email"),
-        QueryParam("mentee", "the mentee's id, or part of the name or email"),
-        QueryParam("from_date", "starting on or after this day, YYYY-MM-DD (UTC)"),
-        QueryParam("to_date", "starting on or before this day, YYYY-MM-DD (UTC)"),
+        *BOOKING_FILTERS,
         *PAGE,
     ),
 )
@@ -254,8 +248,7 @@ async def admin_booking_page(request: web.Request) -> web.Response:
     errors=(400, 403),
     login=True,
     query=(
-        QueryParam("action", "e.g. user_suspended"),
-        QueryParam("subject", "type:id, e.g. user:7"),
+        *AUDIT_FILTERS,
         *PAGE,
     ),
 )

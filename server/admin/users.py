@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.ledger import wallet
 from server.accounts.service import Accounts
 from server.admin.records import MAX_PAGE, AuditRow, audit_rows
-from server.booking.bookings import CANCELLABLE, Bookings, policy_refund
+from server.booking.bookings import Bookings, bookings_ahead, policy_refund
 from server.clock import Clock
 from server.db import audit
 from server.db.engine import Database
@@ -145,17 +145,7 @@ class UserAdmin:
                 RECENT_AUDIT,
             )
             now = self.clock()
-            ahead = list(
-                await s.scalars(
-                    select(Booking)
-                    .where(
-                        or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
-                        Booking.status.in_(CANCELLABLE),
-                        Booking.starts_at > now,
-                    )
-                    .order_by(Booking.starts_at)
-                )
-            )
+            ahead = list(await s.scalars(bookings_ahead(user_id, now)))
         balance = await self.money.balance(wallet(user_id)) if is_mentor(user) else None
         refunds = [(b, policy_refund(b, user_id, now)) for b in ahead]
         return UserView(user, int(as_mentor), int(as_mentee), balance, entries, refunds)

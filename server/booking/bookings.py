@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -470,18 +470,7 @@ class Bookings:
         """Cancels, inside the caller's transaction, every booking of the user that has not
         started (pending payment or confirmed), as if they had cancelled it themselves (an
         account suspended). The caller tells CHECKOUT.cancelled for each after the commit."""
-        rows = list(
-            await s.scalars(
-                select(Booking)
-                .where(
-                    or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
-                    Booking.status.in_(CANCELLABLE),
-                    Booking.starts_at > now,
-                )
-                .order_by(Booking.starts_at)
-                .with_for_update()
-            )
-        )
+        rows = list(await s.scalars(bookings_ahead(user_id, now).with_for_update()))
         for booking in rows:
             cancel_as(s, booking, user_id, reason, now, suspended=True)
         return rows
@@ -581,6 +570,20 @@ class Bookings:
             stored.booking_id = booking.id if booking else None
             request = stored
         return request, booking
+
+
+def bookings_ahead(user_id: int, now: datetime) -> Select[tuple[Booking]]:
+    """The user's bookings that have not started (pending payment or confirmed), soonest first:
+    what suspending the user cancels."""
+    return (
+        select(Booking)
+        .where(
+            or_(Booking.mentor_id == user_id, Booking.mentee_id == user_id),
+            Booking.status.in_(CANCELLABLE),
+            Booking.starts_at > now,
+        )
+        .order_by(Booking.starts_at)
+    )
 
 
 def policy_refund(booking: Booking, user_id: int, now: datetime) -> int:

@@ -114,6 +114,19 @@ async def join_call(page: Page) -> None:
     await join.click()
 
 
+async def in_a_call(browser: Browser, app: App, booking_id: int) -> tuple[Page, Page]:
+    """The mentor's and the mentee's pages, both joined and seeing each other's video."""
+    url = f"/call/{booking_id}"
+    mentor = await logged_in_page(browser, app.base, "mentor@example.org", then=url)
+    mentee = await logged_in_page(browser, app.base, "mentee@example.org", then=url)
+    await join_call(mentor)
+    await join_call(mentee)
+    for page in (mentor, mentee):
+        await wait_for_state(page, "in_call")
+        await video_flows(page)
+    return mentor, mentee
+
+
 async def test_mentor_and_mentee_see_each_other_until_the_server_ends_the_call(
     browser: Browser, aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path, shots: Path
 ) -> None:

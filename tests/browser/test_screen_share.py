@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import csp_violations, logged_in_page, look
-from tests.browser.test_call_page import call_app, join_call, video_flows, wait_for_state
+from tests.browser.test_call_page import call_app, in_a_call, join_call, wait_for_state
 
 pytestmark = pytest.mark.browser
 
@@ -64,14 +64,7 @@ async def test_sharing_a_screen_replaces_the_camera_and_switching_back_restores_
         aiohttp_server, aiohttp_client, tmp_path, MICROMENTOR_CALLS_DURATION_SECONDS="120"
     )
     booking_id = await app.booking(duration_seconds=120)
-    url = f"/call/{booking_id}"
-    mentor = await logged_in_page(browser, app.base, "mentor@example.org", then=url)
-    mentee = await logged_in_page(browser, app.base, "mentee@example.org", then=url)
-    await join_call(mentor)
-    await join_call(mentee)
-    for page in (mentor, mentee):
-        await wait_for_state(page, "in_call")
-        await video_flows(page)
+    mentor, mentee = await in_a_call(browser, app, booking_id)
     await wait_for_remote_size(mentee, wide=False)
     # The connection-quality indicator, in words, from the page's own statistics.
     await expect(mentee.locator("#quality")).to_have_text(

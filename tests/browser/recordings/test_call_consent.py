@@ -14,8 +14,8 @@ from sqlalchemy import update
 from server.calls.service import CALLS
 from server.config import CONFIG
 from server.db.models import Booking
-from tests.browser.conftest import csp_violations, logged_in_page, look
-from tests.browser.test_call_page import call_app, join_call, video_flows, wait_for_state
+from tests.browser.conftest import csp_violations, look
+from tests.browser.test_call_page import call_app, in_a_call
 from tests.support.media import wait_for
 
 pytestmark = pytest.mark.browser
@@ -33,14 +33,7 @@ async def test_both_agree_both_see_it_and_either_stops_it(
         await s.execute(update(Booking).where(Booking.id == booking_id).values(record=True))
     folder = app.api.app[CONFIG].recording_dir / str(booking_id)
 
-    url = f"/call/{booking_id}"
-    mentor = await logged_in_page(browser, app.base, "mentor@example.org", then=url)
-    mentee = await logged_in_page(browser, app.base, "mentee@example.org", then=url)
-    await join_call(mentor)
-    await join_call(mentee)
-    for page in (mentor, mentee):
-        await wait_for_state(page, "in_call")
-        await video_flows(page)
+    mentor, mentee = await in_a_call(browser, app, booking_id)
 
     await expect(mentor.locator("#recording-text")).to_have_text(
         "You can record this call. Recording starts only when Kiran Mentee agrees too."
