@@ -19,6 +19,7 @@ KINDS = {
     "dispute": "Problems reported with a call, and their decisions",
     "message_digest": "Messages still unread after a while",
     "review_requested": "Requests to rate a call",
+    "review_written": "New reviews of your calls",
 }
 
 
@@ -211,6 +212,21 @@ def review_requested(*, booking_id: int, mentee_id: int, mentor_name: str) -> li
             f"How was your call with {mentor_name}?",
             "Rate it from 1 to 5 stars and, if you like, say what helped; other mentees read "
             f"it on {mentor_name}'s page. You can edit it for 7 days: {{url}}{link}",
+            link,
+        )
+    ]
+
+
+def review_written(
+    *, mentor_id: int, review_id: int, rating: int, mentee_name: str
+) -> list[Message]:
+    link = f"/mentors/{mentor_id}#review-{review_id}"
+    return [
+        Message(
+            mentor_id,
+            "review_written",
+            f"{mentee_name} rated your call {rating} of 5",
+            f"Read it on your page, and reply once if you like: {{url}}{link}",
             link,
         )
     ]

@@ -43,6 +43,7 @@ from server.db.models import (
     Notification,
     OutboxMail,
     Payout,
+    Review,
     User,
 )
 from server.live import LiveHub
@@ -196,6 +197,17 @@ class Notifications:
                 return []
             return messages.review_requested(
                 booking_id=booking.id, mentee_id=mentee.id, mentor_name=mentor.name
+            )
+        if event.kind == "review_written":
+            review = await s.get(Review, event.subject_id)
+            author = await s.get(User, review.mentee_id) if review else None
+            if review is None or author is None:
+                return []
+            return messages.review_written(
+                mentor_id=review.mentor_id,
+                review_id=review.id,
+                rating=review.rating,
+                mentee_name=author.name,
             )
         return []
 

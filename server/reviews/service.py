@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from server.clock import Clock
-from server.db import audit
+from server.db import audit, events
 from server.db.engine import Database
 from server.db.models import Booking, ChatLine, MentorProfile, Review, ReviewReport, User
 from server.http.errors import ApiError
@@ -113,6 +113,7 @@ class Reviews:
                 )
                 s.add(review)
                 await s.flush()
+                events.record(s, "review_written", review.id, now, actor_id=user.id)
         except IntegrityError:  # a concurrent review of the same booking won
             raise _already_reviewed() from None
         return review

@@ -86,6 +86,14 @@ async def test_the_mentee_is_asked_to_rate_a_completed_call(site: Site, clock: F
     assert len(mails) == 1 and link in mails[0].body
     assert mails[0].user_id == call.mentee_id
 
+    # The mentor hears of the review when it is written (not of edits).
+    assert (await review_of(call, 4, "Clear advice")).status == 201
+    await notifications.handle_events()
+    told = await (await call.mentor.get("/api/notifications")).json()
+    written = [n for n in told["items"] if n["kind"] == "review_written"]
+    assert [n["title"] for n in written] == ["Asha Rao rated your call 4 of 5"]
+    assert written[0]["link"].startswith(f"/mentors/{call.mentor_id}#review-")
+
 
 async def test_a_review_can_be_edited_for_seven_days(site: Site, clock: FakeClock) -> None:
     call = await paid_call(site)
