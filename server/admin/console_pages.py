@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from billing.ledger import REFUNDS
 from server.admin.console_api import AUDIT_FILTERS, BOOKING_FILTERS, USER_FILTERS
 from server.admin.records import RECORDS, AuditQuery, BookingQuery
 from server.admin.users import USER_ADMIN, UserQuery
@@ -20,6 +19,7 @@ from server.http.requests import path_id, query_of, read_form
 from server.http.routes import PAGE, QueryParam, RouteTable
 from server.http.security import require_admin
 from server.http.templating import TEMPLATES
+from server.payments.money import MONEY
 
 routes = RouteTable("pages")
 U = r"{user_id:\d+}"
@@ -229,12 +229,7 @@ async def admin_booking_page(request: web.Request) -> web.Response:
         "rupees": rupees,
         "dispute": dispute,
         "review": review,
-        "refunded": sum(
-            e.amount_paise
-            for step in trail.steps
-            for e in step.entries
-            if e.account == REFUNDS and e.amount_paise > 0
-        ),
+        "refunded": await request.app[MONEY].refunded(trail.row.booking.id),
     }
     return await request.app[TEMPLATES].render(request, "admin_booking.html", context)
 

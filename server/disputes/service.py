@@ -75,10 +75,12 @@ def call_end(booking: Booking) -> datetime:
 
 
 def refundable(booking: Booking, dispute: Dispute | None = None) -> int:
-    """What the mentee paid less what was refunded already (by the policy, by this dispute)."""
-    already = (booking.refund_paise or 0) if booking.money_state == "refunded" else 0
+    """What a refund could still give back: what the booking kept (billing/flows.py `kept`;
+    money still held counts whole, as deciding settles it first) less this dispute's refund."""
+    money = money_of(booking)
+    kept = money.paid_paise if money.state == "held" else flows.kept(money)
     decided = dispute.refund_paise if dispute is not None else 0
-    return max(0, booking.paid_paise - already - decided)
+    return max(0, kept - decided)
 
 
 class Disputes:

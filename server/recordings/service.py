@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from media.recording.recorder import MANIFEST, ROLES
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.models import Booking, Dispute, User
@@ -35,8 +36,6 @@ from server.http.errors import ApiError
 
 log = logging.getLogger("micromentor.recordings")
 
-ROLES = ("mentor", "mentee")
-MANIFEST = "recording.json"
 # The retention job runs from the sweeper, at most this often.
 RETENTION_EVERY = timedelta(hours=1)
 
