@@ -1,19 +1,20 @@
 """The one place that touches aiortc's private parts (aiortc 1.16, pinned in pyproject.toml).
 
-aiortc has no public hook for encoded media, and its stock path costs a queue hop, a task switch
-and a pile of objects per packet. So this module gives the SFU a lean path, packet in to packet
-out in one synchronous call chain:
+aiortc has no public hook for RTP packets, and its stock path costs a queue hop, a task switch,
+a jitter buffer and a pile of objects per packet. So this module gives the SFU a lean path,
+packet in to packet out in one synchronous call chain, the way C SFUs forward:
 
 - `install_fast_receive` hooks the ICE connection of a peer connection: an SRTP packet is
   decrypted, parsed (media/rtp.py) and handed to its `ForwardingReceiver` right where aioice
   receives it. DTLS, RTCP and STUN still take aiortc's own path.
 - `ForwardingReceiver` keeps aiortc's receiver duties that the far end needs (receiver reports,
-  NACKs, PLIs, RTX unwrapping) and assembles encoded frames (media/frames.py) for a sink. No
-  decoder thread is ever started.
+  NACKs, PLIs, RTX unwrapping) and hands each media packet to a sink (the room's forwarders).
+  No jitter buffer and no decoder thread ever run.
 - `ForwardingSender` keeps aiortc's sender duties (sender reports, NACK retransmission from its
-  history, SSRC and sequence numbers) but has no RTP task: `send_frame` packetizes an encoded
-  frame the way aiortc packs an `av.Packet` and sends it at once. A PLI or FIR from the far end
-  calls back instead of setting a flag that only aiortc's encoder reads.
+  history, its own SSRC) but has no RTP task: `send_packet` writes one forwarded packet's header
+  (sequence number and timestamp chosen by media/forwarder.py, this sender's SSRC, payload type
+  and header extensions) in front of the publisher's payload, encrypts it and sends it at once.
+  A PLI or FIR from the far end calls back instead of setting a flag only aiortc's encoder reads.
 - `restrict_host_addresses` limits the addresses aioice gathers host candidates on.
 
 tests/media/test_aiortc_glue.py pins the private code this relies on, so an aiortc upgrade that
@@ -37,7 +38,6 @@ from aioice import turn as aioice_turn
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aioice.ice import StunProtocol, TransportPolicy
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpSynchronizationSource, StreamStatistics
@@ -51,8 +51,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from media.frames import AudioAssembler, FrameSink, VideoAssembler
-from media.rtp import LeanPacket, is_rtcp, parse_rtp, vp8_payload
+from media.rtp import LeanPacket, is_rtcp, parse_rtp
 
 SUPPORTED_AIORTC = "1.16."
 if not aiortc.__version__.startswith(SUPPORTED_AIORTC):  # pragma: no cover - upgrade guard
@@ -64,6 +63,9 @@ if not aiortc.__version__.startswith(SUPPORTED_AIORTC):  # pragma: no cover - up
 # A source not heard from for this long gets no keyframe requests.
 SOURCE_TIMEOUT_S = 10.0
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+
+# Where a receiver's packets go; True back means the sink lost a picture (ask for a keyframe).
+PacketSink = Callable[[LeanPacket], bool | None]
 
 
 def _private(obj: object, cls: type, name: str) -> Any:
@@ -89,10 +91,18 @@ class _Background:
 # -- receiving -------------------------------------------------------------------------------
 
 
-class ForwardingReceiver(RTCRtpReceiver):
-    """An RTCRtpReceiver that assembles encoded frames for a sink instead of decoding them."""
+class _NoJitterBuffer:
+    """Stands in for aiortc's jitter buffer, should a packet ever take aiortc's own path (it
+    does not: SRTP is set up before media flows, and the hook is installed before that)."""
 
-    assembler: AudioAssembler | VideoAssembler
+    def add(self, packet: object) -> tuple[bool, None]:
+        return False, None
+
+
+class ForwardingReceiver(RTCRtpReceiver):
+    """An RTCRtpReceiver that hands RTP packets to a sink instead of decoding them."""
+
+    sink: PacketSink
     sources: dict[int, float]  # media SSRC -> when last heard (monotonic)
     background: _Background
     is_video: bool
@@ -151,9 +161,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         nacks = self.nacks
         if nacks is not None and nacks.add(packet):
             self.background.spawn(self._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)))
-        packet._data = vp8_payload(packet.payload) if self.is_video else packet.payload
-        picture_lost, _ = self.assembler.add(packet)
-        if picture_lost:
+        if self.sink(packet):
             self.background.spawn(self._send_rtcp_pli(packet.ssrc))
 
     def getSynchronizationSources(self) -> list[RTCRtpSynchronizationSource]:
@@ -188,14 +196,14 @@ class ForwardingReceiver(RTCRtpReceiver):
                 await self._send_rtcp_pli(ssrc)
 
 
-def adopt_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink) -> ForwardingReceiver:
-    """Makes `receiver` forward encoded frames to `sink`; call before negotiation starts it."""
+def adopt_receiver(receiver: RTCRtpReceiver, kind: str, sink: PacketSink) -> ForwardingReceiver:
+    """Makes `receiver` hand its RTP packets to `sink`; call before negotiation starts it."""
     if _private(receiver, RTCRtpReceiver, "started"):
         raise RuntimeError("adopt the receiver before it starts")
     receiver.__class__ = ForwardingReceiver
     assert isinstance(receiver, ForwardingReceiver)
     receiver.is_video = kind == "video"
-    receiver.assembler = VideoAssembler(sink) if receiver.is_video else AudioAssembler(sink)
+    receiver.sink = sink
     receiver.sources = {}
     receiver.packets_in = 0
     receiver.bytes_in = 0
@@ -204,9 +212,7 @@ def adopt_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink) -> Forw
     receiver.remote_streams = _private(receiver, RTCRtpReceiver, "remote_streams")
     receiver.rtx_ssrcs = _private(receiver, RTCRtpReceiver, "rtx_ssrc")
     receiver.nacks = _private(receiver, RTCRtpReceiver, "nack_generator")
-    # Should a packet ever take aiortc's own path, the assembler stands in for the jitter
-    # buffer there too: it returns no frame, so nothing is queued for a decoder.
-    _set_private(receiver, RTCRtpReceiver, "jitter_buffer", receiver.assembler)
+    _set_private(receiver, RTCRtpReceiver, "jitter_buffer", _NoJitterBuffer())
     # The bitrate estimator costs more than the rest of the receive path; publishers get the
     # estimate of their subscriber instead, relayed by ForwardingSender (a REMB).
     _set_private(receiver, RTCRtpReceiver, "remote_bitrate_estimator", None)
@@ -258,18 +264,17 @@ def _hook_connection(dtls: RTCDtlsTransport) -> None:
 
 
 class ForwardingSender(RTCRtpSender):
-    """An RTCRtpSender without an RTP task: encoded frames are sent as they arrive."""
+    """An RTCRtpSender without an RTP task: forwarded packets are sent as they arrive."""
 
     on_keyframe_request: Callable[[], None]
     on_estimate: Callable[[int], None] | None
     payload_type: int | None
-    sequence_number: int
-    timestamp_origin: int
-    picture_id: int
-    is_vp8: bool
+    sequence_number: int  # the next one after the highest sent
     packets_sent: int
     octets_sent: int
     history: dict[int, tuple[int, int, int, bytes, bytes]]  # seq % size -> what NACKs need
+    # The header extension block around the abs-send-time value, found once (`_extensions`).
+    extension_parts: tuple[bytes, bytes] | None
 
     async def send(self, parameters: RTCRtpSendParameters) -> None:
         # RTCRtpSender.send() without the RTP task; sender reports still run.
@@ -285,7 +290,6 @@ class ForwardingSender(RTCRtpSender):
                 _set_private(self, RTCRtpSender, "rtx_payload_type", candidate.payloadType)
                 break
         self.payload_type = codec.payloadType
-        self.is_vp8 = codec.mimeType.lower() == "video/vp8"
         # stop() waits for the RTP task to have started and exited: there is none to wait for.
         _private(self, RTCRtpSender, "rtp_started").set()
         _private(self, RTCRtpSender, "rtp_exited").set()
@@ -295,8 +299,8 @@ class ForwardingSender(RTCRtpSender):
         _set_private(self, RTCRtpSender, "rtcp_task", asyncio.ensure_future(self._run_rtcp()))
         _set_private(self, RTCRtpSender, "started", True)
 
-    def send_frame(self, data: bytes, timestamp: int) -> bool:
-        """Packetizes and sends one encoded frame; False when the sender cannot send yet."""
+    def send_packet(self, sequence: int, timestamp: int, marker: int, payload: bytes) -> bool:
+        """Sends one forwarded packet now; False when this sender cannot send yet."""
         dtls = self.transport
         tx_srtp = dtls._tx_srtp
         if self.payload_type is None or tx_srtp is None or dtls.state != "connected":
@@ -304,51 +308,67 @@ class ForwardingSender(RTCRtpSender):
         pair = dtls.transport._connection._nominated.get(1)
         if pair is None:
             return False
-        if self.is_vp8:
-            payloads = Vp8Encoder._packetize(data, self.picture_id)
-            self.picture_id = (self.picture_id + 1) % (1 << 15)
-        else:
-            payloads = [data]
-        rtp_timestamp = (self.timestamp_origin + timestamp) % (1 << 32)
         now = time.time() + NTP_EPOCH_OFFSET
         ntp = (int(now) << 32) | int((now % 1) * (1 << 32))
-        # One header extension block (mid, abs-send-time) serves every packet of the frame.
-        extensions = HeaderExtensions(
-            mid=_private(self, RTCRtpSender, "mid"), abs_send_time=(ntp >> 14) & 0x00FFFFFF
+        extension_block = self._extensions((ntp >> 14) & 0x00FFFFFF)
+        header = _HEADER.pack(
+            0x90 if extension_block else 0x80,
+            marker << 7 | self.payload_type,
+            sequence,
+            timestamp,
+            self._ssrc,
         )
-        profile, value = _private(self, RTCRtpSender, "rtp_header_extensions_map").set(extensions)
-        extension_block = _EXTENSION.pack(profile, len(value) >> 2) + value if value else b""
-        first_byte = 0x90 if value else 0x80
-        protocol, address = pair.protocol, pair.remote_addr
-        plain_udp = type(protocol).send_data is _PLAIN_SEND_DATA
-        last = len(payloads) - 1
-        for index, payload in enumerate(payloads):
-            marker = 1 if index == last else 0
-            sequence = self.sequence_number
-            header = _HEADER.pack(
-                first_byte, marker << 7 | self.payload_type, sequence, rtp_timestamp, self._ssrc
-            )
-            self.history[sequence % RTP_HISTORY_SIZE] = (
-                sequence,
-                marker,
-                rtp_timestamp,
-                payload,
-                extension_block,
-            )
-            protected = tx_srtp.protect(header + extension_block + payload)
-            if plain_udp:
-                protocol.transport.sendto(protected, address)  # what send_data does, unawaited
-            else:  # through TURN: aioice's coroutine, in order
-                self._background.spawn(protocol.send_data(protected, address))
-            self.octets_sent += len(payload)
-            self.sequence_number = (sequence + 1) % (1 << 16)
-        self.packets_sent += len(payloads)
-        # What the sender reports (RTCP SR) are made from.
-        setattr(self, _SENDER_NTP, ntp)
-        setattr(self, _SENDER_RTP_TIMESTAMP, rtp_timestamp)
+        self.history[sequence % RTP_HISTORY_SIZE] = (
+            sequence,
+            marker,
+            timestamp,
+            payload,
+            extension_block,
+        )
+        protected = tx_srtp.protect(header + extension_block + payload)
+        protocol = pair.protocol
+        if type(protocol).send_data is _PLAIN_SEND_DATA:
+            protocol.transport.sendto(protected, pair.remote_addr)  # send_data, unawaited
+        else:  # through TURN: aioice's coroutine, in order
+            self._background.spawn(protocol.send_data(protected, pair.remote_addr))
+        if 0 <= (sequence - self.sequence_number) % 65536 < 32768:  # the newest yet
+            self.sequence_number = (sequence + 1) % 65536
+            # What the sender reports (RTCP SR) are made from: the newest packet's clocks.
+            setattr(self, _SENDER_NTP, ntp)
+            setattr(self, _SENDER_RTP_TIMESTAMP, timestamp)
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
         setattr(self, _SENDER_PACKETS, self.packets_sent)
         setattr(self, _SENDER_OCTETS, self.octets_sent)
         return True
+
+    def last_sent(self) -> tuple[int, bytes] | None:
+        """The timestamp and payload of the newest packet sent, from the history."""
+        item = self.history.get((self.sequence_number - 1) % RTP_HISTORY_SIZE)
+        if item is None or item[0] != (self.sequence_number - 1) % 65536:
+            return None
+        return item[2], item[3]
+
+    def _extensions(self, abs_send_time: int) -> bytes:
+        """The header extension block (mid, abs-send-time) for one packet. aiortc's map builds
+        it from objects; the layout is the same for every packet, so it is found once and only
+        the 3 bytes of abs-send-time change."""
+        parts = self.extension_parts
+        if parts is not None:
+            return parts[0] + abs_send_time.to_bytes(3, "big") + parts[1]
+        extensions_map = _private(self, RTCRtpSender, "rtp_header_extensions_map")
+        mid = _private(self, RTCRtpSender, "mid")
+
+        def block(value: int) -> bytes:
+            profile, data = extensions_map.set(HeaderExtensions(mid=mid, abs_send_time=value))
+            return _EXTENSION.pack(profile, len(data) >> 2) + data if data else b""
+
+        low, high = block(0), block(0xFFFFFF)
+        changed = [i for i in range(len(low)) if low[i] != high[i]]
+        if len(changed) == 3 and changed[2] - changed[0] == 2:
+            self.extension_parts = (low[: changed[0]], low[changed[2] + 1 :])
+            return self._extensions(abs_send_time)
+        return block(abs_send_time)  # abs-send-time not negotiated: whatever aiortc makes
 
     async def _retransmit(self, sequence_number: int) -> None:
         """Answers a NACK from the history, as RTX when negotiated (aiortc's, on raw bytes)."""
@@ -429,9 +449,7 @@ def adopt_sender(
     sender.on_estimate = on_estimate
     sender.payload_type = None
     sender.sequence_number = random.randint(0, 65535)
-    sender.timestamp_origin = random.randint(0, (1 << 32) - 1)
-    sender.picture_id = random.randint(0, (1 << 15) - 1)
-    sender.is_vp8 = False
+    sender.extension_parts = None
     sender.packets_sent = 0
     sender.octets_sent = 0
     sender.history = {}

@@ -1,13 +1,20 @@
 """A Forwarder carries one kind of media (audio or video) from the other side to a subscriber.
 
-It hands each encoded frame to the subscriber's ForwardingSender, which only packetizes it; no
-encoder runs. It keeps RTP timestamps rising across a publisher's reconnect (LiveKit calls this
-munging), holds video back until a keyframe after a (re)start or a failed send, and asks the
-publisher for a keyframe when the subscriber needs one (again every REASK_KEYFRAME_S while it
-waits: a request sent before the publisher's connection was up is lost).
+It forwards each RTP packet as it arrives, rewriting only what must change: the sequence number
+and timestamp (offsets, so both run on without a gap across a publisher's reconnect and a
+pause), the VP8 picture id after a new publisher (so it continues too), and, in the sender, the
+SSRC, payload type and header extensions. The payload bytes are the publisher's own; nothing is
+reassembled, packetized again, decoded or encoded (LiveKit and mediasoup call this munging).
+
+Video waits for the first packet of a keyframe after a (re)start, a pause or a failed send, and
+asks the publisher for one (again every REASK_KEYFRAME_S while it waits: a request sent before
+the publisher's connection was up is lost). A packet older than the one forwarding restarted at
+is dropped: its number would fall among those already sent. NACKs are answered from the
+sender's history; those the SFU cannot answer the subscriber turns into a PLI, carried to the
+publisher.
 
 A video Forwarder can be paused (the subscriber's connection is too weak for video: the Room
-decides with a VideoGate): its frames are dropped and counted until it resumes, at a keyframe.
+decides with a VideoGate): its packets are dropped and counted until it resumes, at a keyframe.
 """
 
 from __future__ import annotations
@@ -17,12 +24,17 @@ from collections.abc import Callable
 from typing import Literal
 
 from media.aiortc_glue import ForwardingSender
-from media.frames import EncodedFrame
+from media.rtp import LeanPacket, vp8_picture_id, vp8_starts_keyframe, with_picture_id
+from media.stats import CLOCK_RATES
 
 # While a subscriber waits for a keyframe, it asks the publisher again this often (seconds).
 REASK_KEYFRAME_S = 2.0
-# One frame interval, the step when a new source continues an old one's timeline.
+# One frame interval: the least a new source's timeline moves on from the old one's.
 FRAME_STEP = {"audio": 960, "video": 3000}
+SEQ_MOD = 1 << 16
+TS_MOD = 1 << 32
+# A late packet (a retransmission) up to this many numbers behind the newest is forwarded.
+KEEP_BEHIND = 4096
 
 
 class Forwarder:
@@ -33,71 +45,116 @@ class Forwarder:
         on_first_frame: Callable[[], None] | None = None,
     ) -> None:
         self.kind = kind
+        self._video = kind == "video"
         self._on_first_frame = on_first_frame
         self.sender: ForwardingSender | None = None
         self.closed = False
         self._request_keyframe = request_keyframe
-        self._needs_keyframe = kind == "video"
         self._source: object | None = None
-        self._offset = 0
-        self._last_out: int | None = None
+        self._restart = True  # the next packet forwarded (a keyframe's first, for video)
+        self._new_source = False  # the restart is a new publisher's first packet
+        # publisher's numbers + offset = subscriber's numbers (mod 2**16, 2**32, 2**15 or 2**7)
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._picture_offset = 0
+        self._base_seq = 0  # the publisher's number forwarding (re)started at
+        self._last_sent_at = 0.0  # when the newest packet was sent (monotonic)
         self._asked_at = 0.0  # when this forwarder last asked for a keyframe while waiting
-        self.frames_forwarded = 0
+        self.packets_forwarded = 0
         self.bytes_forwarded = 0
-        self.frames_dropped = 0
+        self.packets_dropped = 0
         self.paused = False
-        self.frames_paused = 0  # dropped because paused (also in frames_dropped)
+        self.packets_paused = 0  # dropped because paused (also in packets_dropped)
 
-    def push(self, source: object, frame: EncodedFrame) -> None:
-        """Sends a frame of `source` (the publishing receiver) to this subscriber now."""
-        if self.closed or self.sender is None:
+    def push(self, source: object, packet: LeanPacket) -> None:
+        """Sends a packet of `source` (the publishing receiver) to this subscriber now."""
+        sender = self.sender
+        if self.closed or sender is None:
             return
         if self.paused:
-            self.frames_paused += 1
-            self.frames_dropped += 1
+            self.packets_paused += 1
+            self.packets_dropped += 1
             return
         if source is not self._source:
-            self._switch_source(source, frame)
-        if self._needs_keyframe:
-            if not frame.keyframe:
-                self.frames_dropped += 1
-                # Ask again while waiting: a request can be lost (sent before the publisher's
-                # connection was up), and browsers send keyframes of their own only rarely.
-                now = time.monotonic()
-                if now - self._asked_at >= REASK_KEYFRAME_S:
-                    self._asked_at = now
-                    self._request_keyframe()
+            self._switch_source(source, packet)
+        if self._restart:
+            if self._video and not vp8_starts_keyframe(packet.payload):
+                self._wait_for_keyframe()
                 return
-            self._needs_keyframe = False
-        timestamp = (frame.timestamp + self._offset) % (1 << 32)
-        if self.sender.send_frame(frame.data, timestamp):
-            self._last_out = timestamp
-            if self.frames_forwarded == 0 and self._on_first_frame is not None:
-                self._on_first_frame()
-            self.frames_forwarded += 1
-            self.bytes_forwarded += len(frame.data)
-        else:  # not connected yet: start from a keyframe once it is
-            self.frames_dropped += 1
-            self._needs_keyframe = self.kind == "video"
-
-    def _switch_source(self, source: object, frame: EncodedFrame) -> None:
-        """A new publisher (first join or a reconnect): continue the old timeline."""
-        self._source = source
-        if self._last_out is not None:
-            self._offset = self._last_out + FRAME_STEP[self.kind] - frame.timestamp
+            self._restart_at(packet, sender)
         else:
-            self._offset = -frame.timestamp  # start at zero like aiortc's own tracks
-        if self.kind == "video":
-            self._needs_keyframe = True
-            if not frame.keyframe:
-                self._request_keyframe()
+            ahead = (packet.sequence_number - self._base_seq) % SEQ_MOD
+            if ahead >= SEQ_MOD // 2:
+                self.packets_dropped += 1  # from before the restart: its number is taken
+                return
+            if ahead > KEEP_BEHIND * 2:  # keep the base near, or it would wrap round
+                self._base_seq = (packet.sequence_number - KEEP_BEHIND) % SEQ_MOD
+        payload = packet.payload
+        if self._video and self._picture_offset:
+            payload = self._renumber_picture(payload)
+        timestamp = (packet.timestamp + self._ts_offset) % TS_MOD
+        sequence = (packet.sequence_number + self._seq_offset) % SEQ_MOD
+        if sender.send_packet(sequence, timestamp, packet.marker, payload):
+            self._last_sent_at = time.monotonic()
+            if self.packets_forwarded == 0 and self._on_first_frame is not None:
+                self._on_first_frame()
+            self.packets_forwarded += 1
+            self.bytes_forwarded += len(payload)
+        else:  # not connected yet: start again (from a keyframe) once it is
+            self.packets_dropped += 1
+            self._restart = True
+
+    def _wait_for_keyframe(self) -> None:
+        self.packets_dropped += 1
+        # Ask again while waiting: a request can be lost (sent before the publisher's
+        # connection was up), and browsers send keyframes of their own only rarely.
+        now = time.monotonic()
+        if now - self._asked_at >= REASK_KEYFRAME_S:
+            self._asked_at = now
+            self._request_keyframe()
+
+    def _restart_at(self, packet: LeanPacket, sender: ForwardingSender) -> None:
+        """Forwarding (re)starts at `packet`: its sequence number follows the last one sent, a
+        new source's timestamps continue the old timeline, and picture ids run on by one."""
+        self._restart = False
+        self._base_seq = packet.sequence_number
+        self._seq_offset = (sender.sequence_number - packet.sequence_number) % SEQ_MOD
+        last = sender.last_sent()  # (timestamp, payload) of the newest packet sent
+        new_source, self._new_source = self._new_source, False
+        if last is None:
+            return
+        if new_source:
+            elapsed = (time.monotonic() - self._last_sent_at) * CLOCK_RATES[self.kind]
+            step = max(FRAME_STEP[self.kind], int(elapsed))
+            self._ts_offset = (last[0] + step - packet.timestamp) % TS_MOD
+        if self._video:
+            found, sent = vp8_picture_id(packet.payload), vp8_picture_id(last[1])
+            if found is not None and sent is not None and found[1] == sent[1]:
+                self._picture_offset = (sent[0] + 1 - found[0]) % (1 << found[1])
+            else:
+                self._picture_offset = 0
+
+    def _switch_source(self, source: object, packet: LeanPacket) -> None:
+        """A new publisher (first join or a reconnect): restart from its next keyframe."""
+        self._source = source
+        self._restart = self._new_source = True
+        if self._video and not vp8_starts_keyframe(packet.payload):
+            self._asked_at = time.monotonic()
+            self._request_keyframe()
+
+    def _renumber_picture(self, payload: bytes) -> bytes:
+        found = vp8_picture_id(payload)
+        if found is None:
+            return payload
+        picture_id, bits = found
+        return with_picture_id(payload, (picture_id + self._picture_offset) % (1 << bits), bits)
 
     def want_keyframe(self) -> None:
         """The subscriber cannot decode (it just connected, or lost data): ask the publisher."""
         self._request_keyframe()
 
     def pause(self) -> None:
-        """Stops sending to this subscriber; frames are dropped until `resume`."""
+        """Stops sending to this subscriber; packets are dropped until `resume`."""
         self.paused = True
 
     def resume(self) -> None:
@@ -105,8 +162,8 @@ class Forwarder:
         if not self.paused:
             return
         self.paused = False
-        if self.kind == "video":
-            self._needs_keyframe = True
+        self._restart = True
+        if self._video:
             self._request_keyframe()
 
     def close(self) -> None:

@@ -1,9 +1,9 @@
-"""Encoded frames out of RTP packets, without aiortc's jitter buffer.
+"""Encoded frames out of RTP packets, without aiortc's jitter buffer: for the recorder, and
+for test peers that count what they receive. The SFU forwards packets, not frames.
 
 aiortc's jitter buffer hands a frame over only when a packet of the *next* frame arrives (and
-audio waits for four), which adds a frame of latency on the server. Here a video frame leaves as
-soon as its marker packet completes it, an audio packet leaves as it arrives, and the browser's
-own jitter buffer does the smoothing.
+audio waits for four). Here a video frame leaves as soon as its marker packet completes it and
+an audio packet leaves as it arrives.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from media.rtp import vp8_payload
 
 SEQ_MOD = 1 << 16
 # Frames that may complete behind a missing packet before we stop waiting for its NACKed
@@ -24,7 +26,6 @@ class RtpPacketLike(Protocol):
     timestamp: int
     marker: int
     payload: bytes
-    _data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,20 +61,21 @@ class AudioAssembler:
         self._recent: set[int] = set()
         self._order: list[int] = []
 
-    def add(self, packet: RtpPacketLike) -> tuple[bool, None]:
+    def add(self, packet: RtpPacketLike) -> bool:
         seq = packet.sequence_number
         if seq in self._recent:
-            return False, None
+            return False
         self._recent.add(seq)
         self._order.append(seq)
         if len(self._order) > 64:
             self._recent.discard(self._order.pop(0))
-        self._sink(EncodedFrame(packet._data, packet.timestamp, True))
-        return False, None
+        self._sink(EncodedFrame(packet.payload, packet.timestamp, True))
+        return False
 
 
 class VideoAssembler:
-    """Reassembles VP8 frames in order; returns a PLI flag when it had to give up on a frame."""
+    """Reassembles VP8 frames in order; `add` says True when it had to give up on a frame (the
+    publisher should be asked for a keyframe)."""
 
     def __init__(self, sink: FrameSink) -> None:
         self._sink = sink
@@ -82,7 +84,7 @@ class VideoAssembler:
         self.frames_emitted = 0
         self.gaps_skipped = 0
 
-    def add(self, packet: RtpPacketLike) -> tuple[bool, None]:
+    def add(self, packet: RtpPacketLike) -> bool:
         seq = packet.sequence_number
         if self._next is None:
             if vp8_frame_start(packet.payload):
@@ -90,9 +92,9 @@ class VideoAssembler:
             else:
                 if packet.marker:  # joined mid-frame: start after this frame ends
                     self._next = (seq + 1) % SEQ_MOD
-                return False, None
+                return False
         if seq_before(seq, self._next) or seq in self._pending:
-            return False, None  # late, or a duplicate retransmission
+            return False  # late, or a duplicate retransmission
         self._pending[seq] = packet
         pli = False
         while self._next is not None:
@@ -105,7 +107,7 @@ class VideoAssembler:
                 pli = True
                 continue
             break
-        return pli, None
+        return pli
 
     def _emit_next(self) -> tuple[bool, bool]:
         """Emits the frame at `_next` if complete. Returns (emitted, dropped_a_broken_frame)."""
@@ -127,7 +129,7 @@ class VideoAssembler:
             seq = (seq + 1) % SEQ_MOD
         self._drop(parts)
         self._next = (seq + 1) % SEQ_MOD
-        data = b"".join(p._data for p in parts)
+        data = b"".join(vp8_payload(p.payload) for p in parts)
         self.frames_emitted += 1
         self._sink(EncodedFrame(data, parts[0].timestamp, vp8_keyframe(data)))
         return True, False

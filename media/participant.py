@@ -30,7 +30,8 @@ from media.aiortc_glue import (
 )
 from media.events import Role
 from media.forwarder import Forwarder
-from media.frames import EncodedFrame
+from media.frames import AudioAssembler, EncodedFrame, VideoAssembler
+from media.rtp import LeanPacket
 from media.sdp import SdpError, announce_public_ip, check_offer, parse_candidate
 from media.stats import CLOCK_RATES, MediaCounts, StreamQuality
 
@@ -51,7 +52,9 @@ class MediaUnavailable(Exception):
 class ParticipantHost(Protocol):
     """What a participant reports to the room it is in."""
 
-    def forward(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None: ...
+    def forward(self, publisher: Participant, kind: str, packet: LeanPacket) -> None: ...
+
+    def record(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None: ...
 
     def first_video_forwarded(self, subscriber: Participant) -> None: ...
 
@@ -85,6 +88,11 @@ class Participant:
             for kind in KINDS
         }
         self.receivers: dict[str, ForwardingReceiver] = {}
+        # Frames for the recorder, assembled only while a recording runs (`assemble`).
+        self.assemblers: dict[str, AudioAssembler | VideoAssembler] = {
+            "audio": AudioAssembler(self._recorder_sink("audio")),
+            "video": VideoAssembler(self._recorder_sink("video")),
+        }
         self.connected = False
         self.closed = False
         self._last_keyframe_request = 0.0
@@ -145,11 +153,22 @@ class Participant:
         except Exception as exc:  # aioice refuses what it cannot use (a name, a bad address)
             raise SdpError(f"the candidate was refused: {exc.__class__.__name__}") from None
 
-    def _sink_for(self, kind: str) -> Callable[[EncodedFrame], None]:
-        def sink(frame: EncodedFrame) -> None:
-            self.host.forward(self, kind, frame)
+    def _sink_for(self, kind: str) -> Callable[[LeanPacket], None]:
+        def sink(packet: LeanPacket) -> None:
+            self.host.forward(self, kind, packet)
 
         return sink
+
+    def _recorder_sink(self, kind: str) -> Callable[[EncodedFrame], None]:
+        def sink(frame: EncodedFrame) -> None:
+            self.host.record(self, kind, frame)
+
+        return sink
+
+    def assemble(self, kind: str, packet: LeanPacket) -> None:
+        """Adds a packet this participant sent to the frames the recorder gets."""
+        if self.assemblers[kind].add(packet):  # a frame was lost: the recording needs a key
+            self.request_keyframe()
 
     def _first_video(self) -> None:
         self.host.first_video_forwarded(self)

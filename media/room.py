@@ -36,6 +36,7 @@ from media.forwarder import VideoGate
 from media.frames import EncodedFrame
 from media.participant import Participant
 from media.recording.recorder import Recording, RecordingOptions
+from media.rtp import LeanPacket
 from media.stats import MediaCounts
 from media.timer import CallTimer, Now, Sleep, utc_now
 
@@ -186,13 +187,18 @@ class Room:
 
     # -- media routing ------------------------------------------------------------------------
 
-    def forward(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None:
-        """Called for every encoded frame a participant's browser sends."""
+    def forward(self, publisher: Participant, kind: str, packet: LeanPacket) -> None:
+        """Called for every RTP packet a participant's browser sends."""
         if self.participants.get(publisher.role) is not publisher:
             return
         subscriber = self.participants.get(OTHER[publisher.role])
         if subscriber is not None:
-            subscriber.forwarders[kind].push(publisher.receivers[kind], frame)
+            subscriber.forwarders[kind].push(publisher.receivers[kind], packet)
+        if self.recording is not None and self.recording.state == "running":
+            publisher.assemble(kind, packet)
+
+    def record(self, publisher: Participant, kind: str, frame: EncodedFrame) -> None:
+        """A frame assembled for the recording (only while it runs)."""
         if self.recording is not None:
             self.recording.write(publisher.role, kind, publisher.receivers[kind], frame)
 
@@ -223,7 +229,7 @@ class Room:
             return
         role = subscriber.role
         video = subscriber.forwarders["video"]
-        action = gate.update(bitrate, time.monotonic(), flowing=video.frames_forwarded > 0)
+        action = gate.update(bitrate, time.monotonic(), flowing=video.packets_forwarded > 0)
         if action == "pause":
             video.pause()
             log.info("room %s: video to the %s paused at %d bit/s", self.room_id, role, bitrate)

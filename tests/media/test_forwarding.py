@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 
 from media.events import RoomEvent
 from media.room import Room, RoomOptions
+from media.rtp import LeanPacket, vp8_picture_id, vp8_starts_keyframe
 from tests.support.media import (
     Clip,
     TestPeer,
     count_keyframe_requests,
     join_room,
     record_estimates,
+    record_sent_rtp,
     wait_for,
 )
 
@@ -149,3 +151,107 @@ async def test_the_subscribers_bandwidth_estimate_reaches_the_publisher(
         await room.close("left")
         await mentor.close()
         await mentee.close()
+
+
+def unrolled(numbers: list[int], modulus: int = 1 << 16) -> list[int]:
+    """Sequence numbers as they count on past the wrap (each within half a lap of the last)."""
+    out = [numbers[0]]
+    for number in numbers[1:]:
+        step = (number - out[-1]) % modulus
+        out.append(out[-1] + (step if step < modulus // 2 else step - modulus))
+    return out
+
+
+def in_order(packets: list[LeanPacket]) -> list[LeanPacket]:
+    """The packets by sequence number, each once (a retransmission arrives late, or twice)."""
+    numbers = unrolled([p.sequence_number for p in packets])
+    return [p for _, p in sorted(dict(zip(numbers, packets, strict=True)).items())]
+
+
+def without_gaps(packets: list[LeanPacket]) -> bool:
+    numbers = unrolled([p.sequence_number for p in packets])
+    return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+def picture_ids(packets: list[LeanPacket]) -> list[int]:
+    """The VP8 picture id of each frame, in order."""
+    ids: list[int] = []
+    for packet in packets:
+        found = vp8_picture_id(packet.payload)
+        if found is not None and (not ids or ids[-1] != found[0]):
+            ids.append(found[0])
+    return ids
+
+
+async def test_packets_are_forwarded_with_the_publishers_payload_bytes(
+    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
+) -> None:
+    """Packet-level forwarding: each RTP payload (VP8 descriptor included) leaves as it came."""
+    room = Room("booking-5", end_time_for=an_hour, options=room_options)
+    mentor = TestPeer(video_clip, audio_clip)
+    mentee = TestPeer(video_clip, audio_clip, keep_packets=True)
+    try:
+        await join_room(room, "mentor", mentor)
+        sent = record_sent_rtp(mentor)
+        await join_room(room, "mentee", mentee)
+        await wait_for(lambda: len(mentee.received["video"].frames) >= 45, what="video")
+        await wait_for(lambda: len(mentee.received["audio"].frames) >= 75, what="audio")
+    finally:
+        await room.close("left")
+        await mentor.close()
+        await mentee.close()
+    for kind in ("audio", "video"):
+        received = mentee.packets[kind]
+        assert received, kind
+        # What the mentor sent of this kind, by sequence number. Forwarding only renumbers:
+        # one offset maps every packet the mentee got onto the one the mentor sent.
+        by_number = {
+            p.sequence_number: p.payload for p in sent if p.payload_type == received[0].payload_type
+        }
+        offsets = {
+            (received[0].sequence_number - number) % 65536
+            for number, payload in by_number.items()
+            if payload == received[0].payload
+        }
+        assert any(
+            all(by_number.get((p.sequence_number - d) % 65536) == p.payload for p in received)
+            for d in offsets
+        ), f"a forwarded {kind} payload differs from the one sent"
+        assert without_gaps(in_order(received)), f"{kind}: a sequence gap"
+
+
+async def test_a_late_subscriber_gets_a_keyframe_first_and_numbers_run_on_across_a_reconnect(
+    video_clip: Clip, audio_clip: Clip, room_options: RoomOptions
+) -> None:
+    """The mentee joins while the mentor has been sending for a while: its first video packet
+    starts a keyframe. Then the mentor's tab reloads (a new peer connection, new SSRCs, new
+    sequence numbers, timestamps and picture ids): the mentee sees one stream whose sequence
+    numbers have no gap it would NACK forever and whose picture ids run on by one."""
+    room = Room("booking-6", end_time_for=an_hour, options=room_options)
+    mentor, again = TestPeer(video_clip, audio_clip), TestPeer(video_clip, audio_clip)
+    mentee = TestPeer(video_clip, audio_clip, keep_packets=True)
+    try:
+        await join_room(room, "mentor", mentor)
+        await asyncio.sleep(1.5)  # past the mentor's first keyframe (one a second)
+        await join_room(room, "mentee", mentee)
+        await wait_for(lambda: len(mentee.received["video"].frames) >= 20, what="video")
+        first = mentee.packets["video"][0]
+        assert vp8_starts_keyframe(first.payload), "the first video packet is no keyframe"
+        await mentor.close()
+        await asyncio.sleep(0.3)  # what was on the way from the old connection has arrived
+        before = len(mentee.packets["video"])
+        await join_room(room, "mentor", again)
+        await wait_for(lambda: len(mentee.received["video"].frames) >= 60, what="video again")
+    finally:
+        await room.close("left")
+        for peer in (mentor, again, mentee):
+            await peer.close()
+    assert vp8_starts_keyframe(mentee.packets["video"][before].payload), "not a keyframe"
+    assert len({p.ssrc for p in mentee.packets["video"]}) == 1, "the subscriber saw a new SSRC"
+    video = in_order(mentee.packets["video"])
+    assert without_gaps(video), "a video sequence gap"
+    stamps = unrolled([p.timestamp for p in video], 1 << 32)
+    assert all(b >= a for a, b in itertools.pairwise(stamps)), "timestamps went backwards"
+    ids = unrolled(picture_ids(video), 1 << 15)
+    assert ids == list(range(ids[0], ids[0] + len(ids))), "picture ids do not run on by one"
+    assert without_gaps(in_order(mentee.packets["audio"])), "an audio sequence gap"

@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from media.frames import AudioAssembler, EncodedFrame, VideoAssembler
-from media.rtp import LeanPacket, is_rtcp, parse_rtp, vp8_payload
+from media.rtp import (
+    LeanPacket,
+    is_rtcp,
+    parse_rtp,
+    vp8_payload,
+    vp8_picture_id,
+    vp8_starts_keyframe,
+    with_picture_id,
+)
 
 
 def test_parse_matches_aiortc_with_extensions_csrc_and_padding() -> None:
@@ -45,6 +53,11 @@ def test_parse_matches_aiortc_with_extensions_csrc_and_padding() -> None:
 def test_parse_never_raises(data: bytes) -> None:
     parse_rtp(data)
     vp8_payload(data)
+    vp8_starts_keyframe(data)
+    found = vp8_picture_id(data)
+    if found is not None:
+        renumbered = with_picture_id(data, 5, found[1])
+        assert len(renumbered) == len(data) and vp8_picture_id(renumbered) == (5, found[1])
 
 
 def test_malformed_packets_are_refused() -> None:
@@ -65,15 +78,24 @@ def test_vp8_payload_matches_aiortc(frame: bytes, picture_id: int) -> None:
         assert vp8_payload(payload) == vp8_depayload(payload)
 
 
+@given(st.binary(min_size=1, max_size=40), st.integers(0, (1 << 15) - 1))
+def test_vp8_descriptor_fields_match_what_aiortc_packs(frame: bytes, picture_id: int) -> None:
+    payloads = Vp8Encoder._packetize(frame, picture_id)
+    assert [vp8_picture_id(p) for p in payloads] == [(picture_id, 15)] * len(payloads)
+    starts_key = [vp8_starts_keyframe(p) for p in payloads]
+    assert starts_key == [frame[0] & 1 == 0] + [False] * (len(payloads) - 1)
+    again = with_picture_id(payloads[0], picture_id ^ 0x2AAA, 15)
+    assert vp8_picture_id(again) == (picture_id ^ 0x2AAA, 15)
+    assert vp8_payload(again) == vp8_payload(payloads[0])
+
+
 def vp8_packets(frame: bytes, seq: int, timestamp: int) -> list[LeanPacket]:
     payloads = Vp8Encoder._packetize(frame, 1)
     packets = []
     for i, payload in enumerate(payloads):
-        packet = LeanPacket(
-            96, (seq + i) % 65536, timestamp, 1, int(i == len(payloads) - 1), payload
+        packets.append(
+            LeanPacket(96, (seq + i) % 65536, timestamp, 1, int(i == len(payloads) - 1), payload)
         )
-        packet._data = vp8_payload(payload)
-        packets.append(packet)
     return packets
 
 
@@ -109,7 +131,7 @@ def test_reordered_and_duplicated_packets_still_make_each_frame_once() -> None:
         packets += made
     shuffled = [*packets[:2], packets[3], packets[2], packets[3], *packets[4:]]
     for packet in shuffled:
-        assert assembler.add(packet) == (False, None)
+        assert assembler.add(packet) is False
     assert [f.data for f in out] == frames(4)
 
 
@@ -126,7 +148,7 @@ def test_a_lost_packet_is_given_up_on_with_a_picture_loss_flag() -> None:
         for i, packet in enumerate(made):
             if n == 1 and i == 0:
                 continue  # lost for good
-            flags.append(assembler.add(packet)[0])
+            flags.append(assembler.add(packet))
     assert any(flags)
     assert out[0].data == frames(6)[0]
     assert frames(6)[1] not in [f.data for f in out]
@@ -148,7 +170,5 @@ def test_audio_passes_at_once_without_duplicates() -> None:
     out: list[EncodedFrame] = []
     assembler = AudioAssembler(out.append)
     for seq in (1, 2, 2, 4, 3):
-        packet = LeanPacket(111, seq, seq * 960, 1, 0, struct.pack("!H", seq))
-        packet._data = packet.payload
-        assembler.add(packet)
+        assembler.add(LeanPacket(111, seq, seq * 960, 1, 0, struct.pack("!H", seq)))
     assert [int.from_bytes(f.data, "big") for f in out] == [1, 2, 4, 3]

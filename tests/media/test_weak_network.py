@@ -11,7 +11,7 @@ from media.forwarder import (
     Forwarder,
     VideoGate,
 )
-from media.frames import EncodedFrame
+from media.rtp import LeanPacket
 
 THRESHOLD = 150_000
 
@@ -73,20 +73,35 @@ def test_a_forwarder_waiting_for_a_keyframe_keeps_asking() -> None:
     sends a keyframe of its own (which can take minutes)."""
     asked: list[int] = []
     forwarder = Forwarder("video", lambda: asked.append(1))
+    sent: list[int] = []
 
     class Sender:
-        def send_frame(self, data: bytes, timestamp: int) -> bool:
+        sequence_number = 100
+
+        def send_packet(self, sequence: int, timestamp: int, marker: int, payload: bytes) -> bool:
+            sent.append(sequence)
+            self.sequence_number = sequence + 1
             return True
+
+        def last_sent(self) -> None:
+            return None
+
+    def packet(seq: int, keyframe: bool) -> LeanPacket:
+        # a VP8 payload descriptor (S=1, partition 0), then the frame tag's P bit
+        return LeanPacket(96, seq, 3000 * seq, 1, 1, bytes([0x10, 0x00 if keyframe else 0x01]))
 
     forwarder.sender = Sender()  # type: ignore[assignment]
     source = object()
     for i in range(5):
-        forwarder.push(source, EncodedFrame(b"delta", 3000 * i, keyframe=False))
-    # One request on the new source, one while waiting; then at most one every 2 s.
-    assert len(asked) == 2 and forwarder.frames_forwarded == 0
+        forwarder.push(source, packet(i, keyframe=False))
+    # One request on the new source; then at most one every 2 s while waiting.
+    assert len(asked) == 1 and forwarder.packets_forwarded == 0
     forwarder._asked_at -= REASK_KEYFRAME_S
-    forwarder.push(source, EncodedFrame(b"delta", 15000, keyframe=False))
-    assert len(asked) == 3
-    forwarder.push(source, EncodedFrame(b"key", 18000, keyframe=True))
-    forwarder.push(source, EncodedFrame(b"delta", 21000, keyframe=False))
-    assert forwarder.frames_forwarded == 2
+    forwarder.push(source, packet(5, keyframe=False))
+    assert len(asked) == 2
+    forwarder.push(source, packet(6, keyframe=True))
+    forwarder.push(source, packet(7, keyframe=False))
+    # Numbered on from the sender's next number: no gap for the packets waited through.
+    assert forwarder.packets_forwarded == 2 and sent == [100, 101]
+    forwarder.push(source, packet(3, keyframe=False))  # a late one from before the keyframe
+    assert sent == [100, 101]

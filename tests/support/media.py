@@ -31,8 +31,9 @@ from media.aiortc_glue import (
     restrict_host_addresses,
 )
 from media.events import Role
-from media.frames import EncodedFrame
+from media.frames import AudioAssembler, EncodedFrame, VideoAssembler
 from media.room import Room
+from media.rtp import LeanPacket, parse_rtp
 
 LOOPBACK = ("127.0.0.1",)
 # aiortc's default configuration asks Google's STUN server; tests talk to nothing outside.
@@ -166,14 +167,24 @@ class TestPeer:
     __test__ = False  # not a pytest class
 
     def __init__(
-        self, video: Clip, audio: Clip, configuration: RTCConfiguration | None = None
+        self,
+        video: Clip,
+        audio: Clip,
+        configuration: RTCConfiguration | None = None,
+        keep_packets: bool = False,
     ) -> None:
         self.pc = RTCPeerConnection(configuration or NO_ICE_SERVERS)
         self.tracks = {"video": ReplayTrack(video), "audio": ReplayTrack(audio)}
         self.received = {"video": Received(), "audio": Received()}
+        # With keep_packets, every RTP packet received (RTX unwrapped), by kind, in order.
+        self.packets: dict[str, list[LeanPacket]] = {"video": [], "audio": []}
         for kind in ("audio", "video"):
             transceiver = self.pc.addTransceiver(self.tracks[kind], direction="sendrecv")
-            adopt_receiver(transceiver.receiver, kind, self.received[kind].add)
+            assembler = (VideoAssembler if kind == "video" else AudioAssembler)(
+                self.received[kind].add
+            )
+            sink = _keeping(self.packets[kind], assembler.add) if keep_packets else assembler.add
+            adopt_receiver(transceiver.receiver, kind, sink)
 
     async def offer(self) -> str:
         restrict_host_addresses(self.pc, LOOPBACK)
@@ -188,6 +199,33 @@ class TestPeer:
         for track in self.tracks.values():
             track.stop()
         await self.pc.close()
+
+
+def _keeping(
+    kept: list[LeanPacket], sink: Callable[[LeanPacket], bool]
+) -> Callable[[LeanPacket], bool]:
+    def keep(packet: LeanPacket) -> bool:
+        kept.append(packet)
+        return sink(packet)
+
+    return keep
+
+
+def record_sent_rtp(peer: TestPeer) -> list[LeanPacket]:
+    """Every RTP packet `peer` sends from now on, as it leaves aiortc (before encryption).
+    Call once the peer accepted its answer (the transports are final then)."""
+    sent: list[LeanPacket] = []
+    transports = {id(t.sender.transport): t.sender.transport for t in peer.pc.getTransceivers()}
+    for dtls in transports.values():
+
+        async def send_rtp(data: bytes, _stock: Any = dtls._send_rtp) -> None:
+            packet = parse_rtp(data)
+            if packet is not None:
+                sent.append(packet)
+            await _stock(data)
+
+        dtls._send_rtp = send_rtp
+    return sent
 
 
 async def wait_for(condition: Callable[[], bool], seconds: float = 15, what: str = "") -> None:

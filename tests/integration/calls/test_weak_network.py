@@ -111,7 +111,7 @@ async def test_a_weak_subscriber_gets_audio_only_until_its_estimate_recovers(
         assert not mentee.of_type("video_resumed")
         room = calls.rooms.get(str(booking_id))
         assert room is not None
-        assert room.participants["mentee"].forwarders["video"].frames_paused > 30
+        assert room.participants["mentee"].forwarders["video"].packets_paused > 30
 
         # The link recovers: video resumes, starting at a keyframe asked of the mentor.
         plis_before = mentor_plis[0]
