@@ -273,8 +273,9 @@ class ForwardingSender(RTCRtpSender):
     packets_sent: int
     octets_sent: int
     history: dict[int, tuple[int, int, int, bytes, bytes]]  # seq % size -> what NACKs need
-    # The header extension block around the abs-send-time value, found once (`_extensions`).
-    extension_parts: tuple[bytes, bytes] | None
+    # The header extension block before and after the abs-send-time value (None after: there
+    # is none), found once (`_extensions`).
+    extension_parts: tuple[bytes, bytes | None] | None
 
     async def send(self, parameters: RTCRtpSendParameters) -> None:
         # RTCRtpSender.send() without the RTP task; sender reports still run.
@@ -352,10 +353,13 @@ class ForwardingSender(RTCRtpSender):
     def _extensions(self, abs_send_time: int) -> bytes:
         """The header extension block (mid, abs-send-time) for one packet. aiortc's map builds
         it from objects; the layout is the same for every packet, so it is found once and only
-        the 3 bytes of abs-send-time change."""
+        the 3 bytes of abs-send-time change (or none, where abs-send-time is not negotiated)."""
         parts = self.extension_parts
         if parts is not None:
-            return parts[0] + abs_send_time.to_bytes(3, "big") + parts[1]
+            before, after = parts
+            return (
+                before + abs_send_time.to_bytes(3, "big") + after if after is not None else before
+            )
         extensions_map = _private(self, RTCRtpSender, "rtp_header_extensions_map")
         mid = _private(self, RTCRtpSender, "mid")
 
@@ -365,10 +369,13 @@ class ForwardingSender(RTCRtpSender):
 
         low, high = block(0), block(0xFFFFFF)
         changed = [i for i in range(len(low)) if low[i] != high[i]]
-        if len(changed) == 3 and changed[2] - changed[0] == 2:
+        if not changed:
+            self.extension_parts = (low, None)
+        elif len(changed) == 3 and changed[2] - changed[0] == 2:
             self.extension_parts = (low[: changed[0]], low[changed[2] + 1 :])
-            return self._extensions(abs_send_time)
-        return block(abs_send_time)  # abs-send-time not negotiated: whatever aiortc makes
+        else:  # not a layout seen before: let aiortc build every block
+            return block(abs_send_time)
+        return self._extensions(abs_send_time)
 
     async def _retransmit(self, sequence_number: int) -> None:
         """Answers a NACK from the history, as RTX when negotiated (aiortc's, on raw bytes)."""
