@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 
 
@@ -27,12 +28,26 @@ class MediaSettings:
     udp_port_max: int = field(default=0, metadata={"min": 0, "max": 65535})
     # Below this receive estimate (kbit/s) a subscriber gets audio only until it recovers.
     audio_only_below_kbps: int = field(default=150, metadata={"min": 0, "max": 100000})
+    # Media worker processes (media/workers/): -1 one per core, 0 none (media in the main
+    # process), or how many.
+    workers: int = field(default=-1, metadata={"max": 1024})
 
     @property
     def udp_ports(self) -> tuple[int, int] | None:
         return (self.udp_port_min, self.udp_port_max) if self.udp_port_min else None
 
+    @property
+    def worker_count(self) -> int:
+        """How many media workers to run: `workers`, with -1 as the cores this process may
+        use; 0 keeps the media in the main process."""
+        return len(os.sched_getaffinity(0)) if self.workers == -1 else self.workers
+
     def __post_init__(self) -> None:
+        if self.workers < -1:
+            raise ValueError(
+                f"workers: -1 (one media worker per core), 0 (media in the main process) or "
+                f"a number of worker processes, got {self.workers}"
+            )
         if bool(self.udp_port_min) != bool(self.udp_port_max) or (
             self.udp_port_min > self.udp_port_max
         ):

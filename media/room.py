@@ -77,8 +77,12 @@ class Room:
         ends_at: datetime | None = None,
         now: Now = utc_now,
         sleep: Sleep = asyncio.sleep,
+        own_timer: bool = True,
     ) -> None:
+        """`own_timer=False`: the room runs no CallTimer (a media worker's room: the main
+        process keeps the call's clock and closes the room at the end)."""
         self.room_id = room_id
+        self.own_timer = own_timer
         self.options = options
         self.participants: dict[Role, Participant] = {}
         self.listeners: list[Listener] = []
@@ -100,7 +104,7 @@ class Room:
             self.recording = Recording(
                 options.recording, room_id, now=now, request_keyframe=self._keyframe_for_recording
             )
-        if ends_at is not None:
+        if ends_at is not None and own_timer:
             self._start_timer(ends_at)
 
     # -- joining and leaving ------------------------------------------------------------------
@@ -312,7 +316,8 @@ class Room:
         if other is not None and other.connected and self.started_at is None:
             self.started_at = now
             ends_at = self._end_time_for(now)
-            self._start_timer(ends_at)
+            if self.own_timer:
+                self._start_timer(ends_at)
             await self._emit(CallStarted(self.room_id, now, ends_at))
 
     def _start_timer(self, ends_at: datetime) -> None:

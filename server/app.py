@@ -198,7 +198,7 @@ def create_app(
     app[USER_ADMIN] = UserAdmin(db, accounts, bookings, money, live, clock=clock)
     app[RECORDS] = Records(db)
     app[REPORTS] = Reports(db, clock=clock)
-    app[METRICS] = Metrics(calls.rooms)
+    app[METRICS] = Metrics(calls.rooms, calls.workers)
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
     app[JOIN_KEY] = derive(secret, "join token")

@@ -33,7 +33,11 @@ class FakeClock:
 
 
 # Every test client comes from 127.0.0.1; the sign-up limit per address has tests of its own.
-TEST_DEFAULTS = {"MICROMENTOR_AUTH_MAX_REGISTRATIONS_PER_ADDRESS": "100000"}
+# Media runs in the test's process (no worker processes) except in tests/integration/workers/.
+TEST_DEFAULTS = {
+    "MICROMENTOR_AUTH_MAX_REGISTRATIONS_PER_ADDRESS": "100000",
+    "MICROMENTOR_MEDIA_WORKERS": "0",
+}
 
 
 def make_config(data_dir: Path, **env: str) -> Config:

@@ -22,6 +22,9 @@ from media.recording.recorder import RecordingOptions, free_bytes
 from media.room import Room, RoomOptions
 from media.rooms import Rooms
 from media.timer import Sleep
+from media.workers.pool import WorkerPool
+from media.workers.proxy import RemoteRoom
+from media.workers.wire import EndRule
 from server.clock import Clock
 from server.db import events
 from server.db.engine import Database
@@ -72,6 +75,12 @@ class Calls:
         self._observers = observers or []
         self.settings = calls
         self.rooms = Rooms()
+        # [media] workers: the rooms' media in worker processes (media/workers/), or here.
+        self.workers = (
+            WorkerPool(media.worker_count, recordings=self.rooms.recordings)
+            if media.worker_count
+            else None
+        )
         self.options = RoomOptions(
             warning_seconds=calls.warning_seconds,
             ice_addresses=media.ice_addresses,
@@ -135,9 +144,10 @@ class Calls:
         """Free bytes on the disk that holds the recordings (for the metrics)."""
         return free_bytes(self.recording_dir)
 
-    def room_for(self, booking: Booking, *, record: bool = False) -> Room:
+    def room_for(self, booking: Booking, *, record: bool = False) -> Room | RemoteRoom:
         """This booking's room, created on first use. No await: two joins get one room.
-        `record`: recording is offered (`recording_offered`)."""
+        `record`: recording is offered (`recording_offered`). With media workers, a RemoteRoom
+        on the least-loaded one (same interface)."""
         room_id = str(booking.id)
         room = self.rooms.get(room_id)
         if room is not None:
@@ -153,15 +163,27 @@ class Calls:
         )
         if self._sfu_ice_servers is not None:  # fresh TURN credentials for this room's PCs
             options = replace(options, ice_servers=self._sfu_ice_servers())
-        room = Room(
-            room_id,
-            end_time_for=lambda start: self.end_time_for(booking, start),
-            options=options,
-            started_at=booking.call_started_at,
-            ends_at=booking.call_ends_at,
-            now=self.clock,
-            sleep=self._sleep,
-        )
+        room: Room | RemoteRoom
+        if self.workers is not None:
+            room = self.workers.open_room(
+                room_id,
+                rule=EndRule(self.settings.duration_seconds, self.latest_end(booking)),
+                options=options,
+                started_at=booking.call_started_at,
+                ends_at=booking.call_ends_at,
+                now=self.clock,
+                sleep=self._sleep,
+            )
+        else:
+            room = Room(
+                room_id,
+                end_time_for=lambda start: self.end_time_for(booking, start),
+                options=options,
+                started_at=booking.call_started_at,
+                ends_at=booking.call_ends_at,
+                now=self.clock,
+                sleep=self._sleep,
+            )
         room.listeners.append(self.on_room_event)
         room.listeners.extend(self._observers)
         self.rooms.add(room)
@@ -280,7 +302,9 @@ class Calls:
         await self.rooms.close_all("server_shutdown")
 
     async def run(self) -> AsyncIterator[None]:
-        """The background sweeper, for the app's cleanup context."""
+        """The media workers and the background sweeper, for the app's cleanup context."""
+        if self.workers is not None:
+            await self.workers.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         sweeper = loop.create_task(self._sweep(stop))
@@ -290,9 +314,12 @@ class Calls:
         await sweeper  # let a sweep in progress finish its transaction
         await watcher
         await self.shutdown()
+        if self.workers is not None:
+            await self.workers.stop()
 
     async def _watch_loop(self, stop: asyncio.Event) -> None:
-        """Measures how late the event loop runs a timer: media shares this loop."""
+        """Measures how late the event loop runs a timer: media shares this loop when
+        [media] workers = 0."""
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             asked = loop.time()

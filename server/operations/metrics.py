@@ -28,6 +28,7 @@ from media.events import (
     RoomEvent,
 )
 from media.rooms import Rooms
+from media.workers.pool import WorkerPool, WorkerStats
 from server.http.errors import Handler
 from server.http.requests import client_address
 
@@ -37,10 +38,12 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
 class MediaCollector(Collector):
-    """Reads the SFU's counters and RTCP reports at scrape time."""
+    """Reads the SFU's counters and RTCP reports at scrape time. With media workers, a room's
+    counts and RTCP figures are those of its worker's last report (one a second)."""
 
-    def __init__(self, rooms: Rooms) -> None:
+    def __init__(self, rooms: Rooms, workers: WorkerPool | None = None) -> None:
         self.rooms = rooms
+        self.workers = workers
 
     def collect(self) -> Iterator[Any]:
         live = self.rooms.live()
@@ -122,10 +125,52 @@ class MediaCollector(Collector):
             "Recording files that stopped on an error (muxing, disk)",
             value=recordings.failures,
         )
+        yield from worker_metrics(self.workers.stats() if self.workers is not None else [])
+
+
+def worker_metrics(stats: list[WorkerStats]) -> Iterator[Any]:
+    """One series per media worker ([media] workers), labelled by its number, which it keeps
+    across restarts; families without series when the media runs in the main process."""
+    up = GaugeMetricFamily(
+        "micromentor_media_worker_up", "1 while the media worker process runs", labels=["worker"]
+    )
+    rooms = GaugeMetricFamily(
+        "micromentor_media_worker_rooms", "Calls with a room in the media worker", labels=["worker"]
+    )
+    packets = CounterMetricFamily(
+        "micromentor_media_worker_packets",
+        "RTP packets through the media worker since it (re)started, at its last report",
+        labels=["worker", "direction"],
+    )
+    cpu = CounterMetricFamily(
+        "micromentor_media_worker_cpu_seconds",
+        "CPU time (user and system) of the media worker process since it (re)started",
+        labels=["worker"],
+    )
+    restarts = CounterMetricFamily(
+        "micromentor_media_worker_restarts",
+        "Times the media worker died and was started again",
+        labels=["worker"],
+    )
+    lag = GaugeMetricFamily(
+        "micromentor_media_worker_loop_lag_seconds",
+        "How late the media worker's event loop ran its last once-a-second report",
+        labels=["worker"],
+    )
+    for worker in stats:
+        label = str(worker.index)
+        up.add_metric([label], 1 if worker.up else 0)
+        rooms.add_metric([label], worker.rooms)
+        for direction in ("in", "out"):
+            packets.add_metric([label, direction], worker.packets.get(direction, 0))
+        cpu.add_metric([label], worker.cpu_seconds)
+        restarts.add_metric([label], worker.restarts)
+        lag.add_metric([label], worker.loop_lag_seconds)
+    yield from (up, rooms, packets, cpu, restarts, lag)
 
 
 class Metrics:
-    def __init__(self, rooms: Rooms) -> None:
+    def __init__(self, rooms: Rooms, workers: WorkerPool | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.calls_started = Counter(
@@ -181,7 +226,8 @@ class Metrics:
         )
         self.loop_lag = Gauge(
             "micromentor_event_loop_lag_seconds",
-            "How late the event loop that carries the media runs timers",
+            "How late the main process's event loop runs timers (it carries the media when "
+            "[media] workers = 0)",
             registry=r,
         )
         self.recording_disk_free = Gauge(
@@ -194,7 +240,7 @@ class Metrics:
             "[recording] min_free_mb: below it a recording refuses to start",
             registry=r,
         )
-        r.register(MediaCollector(rooms))
+        r.register(MediaCollector(rooms, workers))
         self._job_done: dict[str, float] = {}
 
     def on_room_event(self, event: RoomEvent) -> None:

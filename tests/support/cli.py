@@ -28,5 +28,6 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
     env["PYTHONPATH"] = str(ROOT)
     env["MICROMENTOR_SERVER_DATA_DIR"] = str(data_dir / "var")
+    env["MICROMENTOR_MEDIA_WORKERS"] = "0"  # media in the one process (tests/integration/workers/)
     env.update(extra)
     return env
