@@ -6,7 +6,8 @@ packet in to packet out in one synchronous call chain, the way C SFUs forward:
 
 - `install_fast_receive` hooks the ICE connection of a peer connection: an SRTP packet is
   decrypted, parsed (media/rtp.py) and handed to its `ForwardingReceiver` right where aioice
-  receives it. DTLS, RTCP and STUN still take aiortc's own path.
+  receives it (on a host socket, before aioice's attempt to parse it as STUN). DTLS, RTCP and
+  STUN still take aiortc's own path.
 - `ForwardingReceiver` keeps aiortc's receiver duties that the far end needs (receiver reports,
   NACKs, PLIs, RTX unwrapping) and hands each media packet to a sink (the room's forwarders).
   No jitter buffer and no decoder thread ever run.
@@ -258,6 +259,25 @@ def _hook_connection(dtls: RTCDtlsTransport) -> None:
         receiver.on_rtp(packet)
 
     connection.data_received = data_received  # type: ignore[method-assign]
+    # aioice tries to parse every datagram as STUN and takes the ValueError as "not STUN": a
+    # raise and a catch per media packet. RTP and RTCP start with 128-191 (RFC 7983) and STUN
+    # with 0-3, so a host socket's media goes straight to the fast path instead.
+    for protocol in connection._protocols:
+        if type(protocol) is StunProtocol:
+            _demux_early(protocol, data_received)
+
+
+def _demux_early(protocol: StunProtocol, media: Callable[[bytes, int], None]) -> None:
+    stock = protocol.datagram_received
+    component = protocol.local_candidate.component
+
+    def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if data and 127 < data[0] < 192:  # type: ignore[operator]
+            media(data, component)  # type: ignore[arg-type]
+        else:
+            stock(data, addr)
+
+    protocol.datagram_received = datagram_received  # type: ignore[method-assign]
 
 
 # -- sending ---------------------------------------------------------------------------------
