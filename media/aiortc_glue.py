@@ -40,6 +40,7 @@ from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aioice.ice import StunProtocol, TransportPolicy
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpSynchronizationSource, StreamStatistics
 from aiortc.rtp import (
@@ -324,7 +325,8 @@ class ForwardingSender(RTCRtpSender):
         """Sends one forwarded packet now; False when this sender cannot send yet."""
         dtls = self.transport
         tx_srtp = dtls._tx_srtp
-        if self.payload_type is None or tx_srtp is None or dtls.state != "connected":
+        # dtls.state formats the enum's name into a string on every read: compare the enum
+        if self.payload_type is None or tx_srtp is None or dtls._state is not _DTLS_CONNECTED:
             return False
         pair = dtls.transport._connection._nominated.get(1)
         if pair is None:
@@ -460,6 +462,7 @@ _SENDER_OCTETS = "_RTCRtpSender__octet_count"
 
 
 _PLAIN_SEND_DATA = StunProtocol.send_data
+_DTLS_CONNECTED = DtlsState.CONNECTED
 
 
 def adopt_sender(

@@ -37,6 +37,7 @@ PINNED: dict[str, tuple[Any, str]] = {
     "RTCRtpSender._handle_rtcp_packet": (RTCRtpSender._handle_rtcp_packet, "a4ee4c73"),
     "RTCDtlsTransport._recv_next": (RTCDtlsTransport._recv_next, "99807672"),
     "RTCDtlsTransport._send_rtp": (RTCDtlsTransport._send_rtp, "763b02bc"),
+    "RTCDtlsTransport.state": (RTCDtlsTransport.state.fget, "99091eac"),
     "RtpRouter.route_rtp": (RtpRouter.route_rtp, "e4bcc08d"),
     "HeaderExtensionsMap.set": (HeaderExtensionsMap.set, "55c43cd8"),
     "Vp8Encoder._packetize": (Vp8Encoder._packetize, "03f61a0f"),
@@ -109,7 +110,13 @@ async def test_the_private_attributes_the_glue_uses_exist() -> None:
         ):
             assert hasattr(sender, f"_RTCRtpSender__{name}"), name
         dtls = transceiver.receiver.transport
-        for name in ("_rx_srtp", "_tx_srtp", "_rtp_router", "_rtp_header_extensions_map"):
+        for name in (
+            "_rx_srtp",
+            "_tx_srtp",
+            "_rtp_router",
+            "_rtp_header_extensions_map",
+            "_state",
+        ):
             assert hasattr(dtls, name), name
         connection = dtls.transport._connection
         assert hasattr(connection, "_nominated")
