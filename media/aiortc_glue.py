@@ -6,8 +6,8 @@ packet in to packet out in one synchronous call chain, the way C SFUs forward:
 
 - `install_fast_receive` hooks the ICE connection of a peer connection: an SRTP packet is
   decrypted, parsed (media/rtp.py) and handed to its `ForwardingReceiver` right where aioice
-  receives it (on a host socket, before aioice's attempt to parse it as STUN). DTLS, RTCP and
-  STUN still take aiortc's own path.
+  receives it (on a host socket, past media/ports/guard.py's first look and without aioice's
+  attempt to parse it as STUN). DTLS, RTCP and STUN still take aiortc's own path.
 - `ForwardingReceiver` keeps aiortc's receiver duties that the far end needs (receiver reports,
   NACKs, PLIs, RTX unwrapping) and hands each media packet to a sink (the room's forwarders).
   No jitter buffer and no decoder thread ever run.
@@ -53,6 +53,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from media.ports.guard import DROPPED, guard_socket
 from media.rtp import LeanPacket, is_rtcp, parse_rtp
 
 SUPPORTED_AIORTC = "1.16."
@@ -243,42 +244,32 @@ def _hook_connection(dtls: RTCDtlsTransport) -> None:
         try:
             plain = srtp.unprotect(data)
         except pylibsrtp.Error:
-            return  # a replay or a forgery: drop it, as aiortc does
+            DROPPED.add("srtp_rejected")  # a replay or a forgery: drop it, as aiortc does
+            return
         packet = parse_rtp(plain)
         if packet is None:
+            DROPPED.add("rtp_malformed")
             return
         receiver = by_ssrc.get(packet.ssrc)
         if receiver is None:
             try:
                 full = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
             except ValueError:
+                DROPPED.add("rtp_malformed")
                 return
             found = dtls._rtp_router.route_rtp(full)
             if not isinstance(found, ForwardingReceiver):
+                DROPPED.add("unknown_ssrc")
                 return
             receiver = by_ssrc[packet.ssrc] = found
         receiver.on_rtp(packet)
 
     connection.data_received = data_received  # type: ignore[method-assign]
-    # aioice tries to parse every datagram as STUN and takes the ValueError as "not STUN": a
-    # raise and a catch per media packet. RTP and RTCP start with 128-191 (RFC 7983) and STUN
-    # with 0-3, so a host socket's media goes straight to the fast path instead.
+    # Every datagram on a host socket gets a first look before aioice's (media/ports/guard.py):
+    # junk is dropped and counted, and media skips aioice's attempt to parse it as STUN.
     for protocol in connection._protocols:
         if type(protocol) is StunProtocol:
-            _demux_early(protocol, data_received)
-
-
-def _demux_early(protocol: StunProtocol, media: Callable[[bytes, int], None]) -> None:
-    stock = protocol.datagram_received
-    component = protocol.local_candidate.component
-
-    def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
-        if data and 127 < data[0] < 192:  # type: ignore[operator]
-            media(data, component)  # type: ignore[arg-type]
-        else:
-            stock(data, addr)
-
-    protocol.datagram_received = datagram_received  # type: ignore[method-assign]
+            guard_socket(protocol, connection, data_received)
 
 
 # -- sending ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 from media.events import CallEnded, Role, RoomEvent
 from media.participant import Participant
+from media.ports.guard import DROPPED
 from media.room import Room, RoomClosed
 from media.rooms import Rooms
 from media.workers.wire import (
@@ -207,6 +208,7 @@ class Host:
                     "rooms": {room_id: h.report() for room_id, h in self.hosted.items()},
                     "counts": encode_counts(self.rooms.counts()),
                     "recordings": encode_totals(self.rooms.recordings),
+                    "dropped": dict(DROPPED.counts),
                     "loop_lag_ms": self.loop_lag_ms,
                 }
             }

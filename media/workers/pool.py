@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,6 +82,7 @@ class WorkerPool:
         self.slots = [WorkerSlot(self, index) for index in range(count)]
         self.recordings = recordings  # the node's totals: the workers' added up
         self._gone = RecordingTotals()  # what workers that have exited wrote
+        self._gone_dropped: Counter[str] = Counter()  # what they dropped at their ports
         self._log_level = log_level or logging.getLevelName(logging.getLogger().level)
         self._stopping = False
         self._watchers: set[asyncio.Task[None]] = set()
@@ -159,6 +161,7 @@ class WorkerPool:
         assert process.exited is not None
         returncode = await asyncio.shield(process.exited)
         slot.ready.clear()
+        self._gone_dropped.update(process.report.get("dropped", {}))
         gone = process.report.get("recordings", {})
         self._gone.bytes_written += gone.get("bytes_written", 0)
         self._gone.failures += gone.get("failures", 0)
@@ -221,6 +224,15 @@ class WorkerPool:
                 )
             )
         return found
+
+    def dropped(self) -> Counter[str]:
+        """Datagrams the workers' media ports dropped, by reason (media/ports/guard.py), as of
+        their last reports, those of workers that have exited included."""
+        total = Counter(self._gone_dropped)
+        for slot in self.slots:
+            if slot.up and slot.process is not None:
+                total.update(slot.process.report.get("dropped", {}))
+        return total
 
     def pids(self) -> list[int]:
         """The running workers' process ids, by slot (0 for a worker not running)."""

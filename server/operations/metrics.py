@@ -27,6 +27,7 @@ from media.events import (
     ParticipantLeft,
     RoomEvent,
 )
+from media.ports.guard import DROPPED, REASONS
 from media.rooms import Rooms
 from media.workers.pool import WorkerPool, WorkerStats
 from server.http.errors import Handler
@@ -125,6 +126,16 @@ class MediaCollector(Collector):
             "Recording files that stopped on an error (muxing, disk)",
             value=recordings.failures,
         )
+        dropped = CounterMetricFamily(
+            "micromentor_media_dropped_datagrams",
+            "Datagrams the SFU's UDP ports dropped before or at SRTP, by reason "
+            "(media/ports/guard.py)",
+            labels=["reason"],
+        )
+        counts = self.workers.dropped() if self.workers is not None else DROPPED.counts
+        for reason in REASONS:
+            dropped.add_metric([reason], counts.get(reason, 0))
+        yield dropped
         yield from worker_metrics(self.workers.stats() if self.workers is not None else [])
 
 
