@@ -27,7 +27,7 @@ from media.workers.proxy import RemoteRoom
 from media.workers.wire import EndRule
 from server.clock import Clock
 from server.db import events
-from server.db.engine import Database
+from server.db.engine import Database, log_failure
 from server.db.models import Booking, MentorProfile, call_outcome
 
 log = logging.getLogger("micromentor.calls")
@@ -334,8 +334,8 @@ class Calls:
                 await self.finish_overdue()
                 if self._on_sweep is not None:
                     await self._on_sweep()
-            except Exception:
-                log.exception("sweeping overdue calls failed")
+            except Exception as exc:
+                log_failure(log, "sweeping overdue calls failed", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), SWEEP_SECONDS)
 

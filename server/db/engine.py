@@ -8,6 +8,7 @@ with BEGIN IMMEDIATE so two writers queue on the lock instead of failing half-wa
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -16,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import event, text
+from sqlalchemy import exc as db_errors
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -109,3 +111,50 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
 
 DATABASE = web.AppKey("database", Database)
+
+
+def database_unavailable(exc: BaseException) -> tuple[str, str, int] | None:
+    """(code, message, Retry-After seconds) when `exc` says the database cannot be used now:
+    locked or busy, its disk full, or unreachable. A transaction that met it was rolled back,
+    so nothing was half-written. None for any other error."""
+    if isinstance(exc, db_errors.TimeoutError | ConnectionError):  # the pool, or the socket
+        return UNREACHABLE
+    if not isinstance(exc, db_errors.OperationalError | db_errors.InterfaceError) and not (
+        isinstance(exc, db_errors.DBAPIError) and exc.connection_invalidated
+    ):
+        return None
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "full" in text or "no space" in text:
+        return (
+            "storage_full",
+            "The server's disk is full, so nothing was saved. Please try again later.",
+            60,
+        )
+    if "locked" in text or "busy" in text:
+        return (
+            "database_busy",
+            "The database is busy, so nothing was saved. Please try again in a moment.",
+            2,
+        )
+    return UNREACHABLE
+
+
+UNREACHABLE = (
+    "database_unavailable",
+    "The database cannot be reached, so nothing was saved. Please try again in a moment.",
+    5,
+)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """A background round failed: one line when the database is unavailable (it would fail
+    the same way every round until it is back), else the traceback."""
+    if database_unavailable(exc) is not None:
+        logger.warning("%s: the database is unavailable (%s)", what, first_line(exc))
+    else:
+        logger.error("%s", what, exc_info=exc)

@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from server.db.engine import database_unavailable, first_line
+
 log = logging.getLogger("micromentor.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -125,8 +127,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await _render(
             request, 400, "bad_request", "a value in the request is out of range", None
         )
-    except Exception:
-        log.exception("%s %s failed [request_id=%s]", request.method, request.path, request_id)
+    except Exception as exc:
+        unavailable = database_unavailable(exc)
+        if unavailable is None:
+            log.exception("%s %s failed [request_id=%s]", request.method, request.path, request_id)
+        else:  # one line: while the database is down every request would log a traceback
+            code, message, retry = unavailable
+            log.warning(
+                "%s %s -> 503 %s: %s [request_id=%s]",
+                request.method,
+                request.path,
+                code,
+                first_line(exc),
+                request_id,
+            )
+            response = await _render(request, 503, code, message, None)
+            response.headers["Retry-After"] = str(retry)
+            response.headers["X-Request-Id"] = request_id
+            return response
         response = await _render(
             request,
             500,

@@ -20,13 +20,15 @@ _ERROR_TEXT = {
     415: "The body is not application/json",
     429: "Too many attempts; see Retry-After",
     502: "The payment gateway did not answer",
-    503: "Unavailable",
+    503: "Unavailable now: the database is busy, full or down (nothing was changed; see "
+    "Retry-After), or what the route names",
 }
 
 
 def error_statuses(route: Route) -> list[int]:
     """Every error status the route can answer: its own, and those the shared layers add."""
     found = set(route.errors)
+    found.add(503)  # the database busy, full or down: any route may meet it (errors.py)
     if route.body is not None:
         found |= {400, 413, 415}  # malformed or misfitting JSON, too large, not JSON
     if route.query:

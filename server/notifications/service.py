@@ -30,7 +30,7 @@ from server.booking.invites import invite
 from server.clock import Clock
 from server.config import NotificationSettings
 from server.conversations.service import DIGEST_JOB, digest_key
-from server.db.engine import Database
+from server.db.engine import Database, log_failure
 from server.db.models import (
     Booking,
     ChatLine,
@@ -98,8 +98,8 @@ class Notifications:
                 break
             try:
                 await self.tick()
-            except Exception:
-                log.exception("notifications: a round failed; the next one retries")
+            except Exception as exc:
+                log_failure(log, "notifications: a round failed; the next one retries", exc)
 
     # -- events -> notifications, mail, reminders --------------------------------------------------
 

@@ -33,9 +33,29 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+class PostgresServer:
+    """A throwaway server that a test may stop and start again (a database outage)."""
+
+    def __init__(self, bindir: Path, data: Path, folder: Path, options: str, port: int) -> None:
+        self.bindir, self.data, self.folder, self.options = bindir, data, folder, options
+        self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+
+    def start(self) -> None:
+        command = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", self.options, "-w"]
+        command += ["-l", str(self.folder / "log"), "start"]
+        subprocess.run(_as_server_user(command), check=True, capture_output=True)
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stops it: "fast" keeps every commit (the tests run it with synchronous_commit off,
+        so "immediate" may lose the last ones: fine when it is thrown away)."""
+        command = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop"]
+        subprocess.run(_as_server_user(command), capture_output=True)
+
+
 @contextmanager
-def running_postgres() -> Iterator[str]:
-    """Starts a server; yields an admin URL for asyncpg; stops it and removes its files."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """Starts a server; yields it (its admin URL for asyncpg is `.url`); stops it and removes
+    its files."""
     bindir = postgres_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (make test installs it)")
@@ -60,31 +80,20 @@ def running_postgres() -> Iterator[str]:
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-w",
-                "-l",
-                str(folder / "log"),
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    server = PostgresServer(bindir, data, folder, options, port)
+    server.start()
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        subprocess.run(
-            _as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
+        server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Starts a server; yields an admin URL for asyncpg; stops it and removes its files."""
+    with postgres_server() as server:
+        yield server.url
 
 
 async def fresh_database(admin_url: str) -> str:
