@@ -312,6 +312,16 @@ class ForwardingSender(RTCRtpSender):
         _set_private(self, RTCRtpSender, "rtcp_task", asyncio.ensure_future(self._run_rtcp()))
         _set_private(self, RTCRtpSender, "started", True)
 
+    def can_send(self) -> bool:
+        """Negotiated, DTLS connected and ICE nominated: a packet would go out now."""
+        dtls = self.transport
+        return (
+            self.payload_type is not None
+            and dtls._tx_srtp is not None
+            and dtls._state is _DTLS_CONNECTED
+            and dtls.transport._connection._nominated.get(1) is not None
+        )
+
     def send_packet(self, sequence: int, timestamp: int, marker: int, payload: bytes) -> bool:
         """Sends one forwarded packet now; False when this sender cannot send yet."""
         dtls = self.transport

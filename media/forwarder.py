@@ -78,6 +78,12 @@ class Forwarder:
         if source is not self._source:
             self._switch_source(source, packet)
         if self._restart:
+            if not sender.can_send():
+                # Not connected yet: a keyframe asked for now would arrive too early and be
+                # lost, and hold back (by the publisher's throttle) the one the Room asks for
+                # when this subscriber connects.
+                self.packets_dropped += 1
+                return
             if self._video and not vp8_starts_keyframe(packet.payload):
                 self._wait_for_keyframe()
                 return
@@ -138,7 +144,8 @@ class Forwarder:
         """A new publisher (first join or a reconnect): restart from its next keyframe."""
         self._source = source
         self._restart = self._new_source = True
-        if self._video and not vp8_starts_keyframe(packet.payload):
+        assert self.sender is not None
+        if self._video and self.sender.can_send() and not vp8_starts_keyframe(packet.payload):
             self._asked_at = time.monotonic()
             self._request_keyframe()
 

@@ -15,7 +15,8 @@ call is dropped and counted by reason:
   media path counts what fails there: media/aiortc_glue.py).
 - anything else: dropped at once.
 
-Nothing is logged per datagram: one summary line at most every SUMMARY_SECONDS.
+Nothing is logged per datagram: one summary line at most every SUMMARY_SECONDS, and none for
+late STUN responses, which every ICE exchange with a retransmission produces.
 """
 
 from __future__ import annotations
@@ -32,13 +33,17 @@ STUN_MAGIC = b"\x21\x12\xa4\x42"
 REASONS = (
     "unknown_protocol",  # first byte of no protocol a call uses
     "stun_malformed",  # STUN whose header or attributes do not hold together
-    "stun_unexpected",  # well-formed STUN, but no binding request for us, no awaited response
+    "stun_unexpected",  # well-formed STUN, but no binding request for this connection
+    "stun_late_response",  # a response to no open transaction (a retransmission's, or a stray)
     "dtls_unknown_source",  # DTLS from an address ICE has never seen
     "media_unknown_source",  # RTP or RTCP from an address other than ICE's choice
     "srtp_rejected",  # failed SRTP authentication (forged, replayed or mangled)
     "rtp_malformed",  # authenticated, but not RTP that parses
     "unknown_ssrc",  # authenticated RTP of no stream the peer connection negotiated
 )
+
+
+QUIET = frozenset({"stun_late_response"})  # counted, never logged: ICE makes them itself
 
 
 class Dropped:
@@ -51,6 +56,8 @@ class Dropped:
 
     def add(self, reason: str) -> None:
         self.counts[reason] += 1
+        if reason in QUIET:
+            return
         self._since_summary[reason] += 1
         now = time.monotonic()
         if now - self._summary_at >= SUMMARY_SECONDS:
@@ -94,7 +101,7 @@ def stun_drop_reason(data: bytes, username: bytes, transactions: Any) -> str | N
         return "stun_malformed"
     kind = data[0:2]
     if kind in RESPONSES:
-        return None if data[8:20] in transactions else "stun_unexpected"
+        return None if data[8:20] in transactions else "stun_late_response"
     if kind != BINDING_REQUEST:
         return "stun_unexpected"
     position, end = 20, len(data)

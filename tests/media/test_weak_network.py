@@ -78,6 +78,9 @@ def test_a_forwarder_waiting_for_a_keyframe_keeps_asking() -> None:
     class Sender:
         sequence_number = 100
 
+        def can_send(self) -> bool:
+            return True
+
         def send_packet(self, sequence: int, timestamp: int, marker: int, payload: bytes) -> bool:
             sent.append(sequence)
             self.sequence_number = sequence + 1
