@@ -7,6 +7,7 @@ Media counts are read from the SFU when Prometheus scrapes; the forwarding path 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import time
@@ -241,6 +242,12 @@ class Metrics:
             "[media] workers = 0)",
             registry=r,
         )
+        self.asyncio_tasks = Gauge(
+            "micromentor_asyncio_tasks",
+            "Tasks alive in the main process's event loop (a number that only grows is a leak)",
+            registry=r,
+        )
+        self.asyncio_tasks.set_function(_asyncio_tasks)
         self.recording_disk_free = Gauge(
             "micromentor_recording_disk_free_bytes",
             "Free space on the disk that holds the recordings",
@@ -325,3 +332,10 @@ def allowed(request: web.Request, token: str, allow: tuple[str, ...]) -> bool:
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(net, strict=False) for net in allow)
+
+
+def _asyncio_tasks() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # no running loop (a scrape outside the app)
+        return 0.0
