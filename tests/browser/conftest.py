@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from server.app import create_app
+from server.calls.service import CALLS
 from server.config import Config
+from server.db.models import Booking
 from tests.conftest import FAST_PASSWORDS, PASSWORD
+from tests.support.clock import SkipClock
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Root on a closed network: no sandbox, and none of Chromium's calls home.
@@ -52,6 +58,22 @@ async def browser() -> AsyncIterator[Browser]:
 async def base_url(aiohttp_server: Any, config: Config) -> str:
     server = await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS))
     return f"http://127.0.0.1:{server.port}"
+
+
+async def skip_until_the_call_ends_in(
+    app: web.Application, clock: SkipClock, booking_id: int, seconds: float
+) -> None:
+    """Moves the server's clock on (a SkipClock given to create_app) until the started call
+    `booking_id` ends `seconds` from now: the server's own timer still warns and ends it."""
+    deadline = time.monotonic() + 15
+    while True:
+        async with app[CALLS].db.read() as s:
+            booking = await s.get(Booking, booking_id)
+        if booking is not None and booking.call_ends_at is not None:
+            break
+        assert time.monotonic() < deadline, "the call never started"
+        await asyncio.sleep(0.05)
+    clock.skip(max(0.0, (booking.call_ends_at - clock.now()).total_seconds() - seconds))
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ async def test_book_pay_call_and_the_mentor_is_paid(
         MICROMENTOR_BOOKING_MIN_NOTICE_MINUTES="0",
         MICROMENTOR_BOOKING_BUFFER_MINUTES="0",
         MICROMENTOR_BOOKING_JOIN_EARLY_MINUTES="60",
+        # A day of 8-second slots (10,800), not the default 30 days' worth: quicker to list.
+        MICROMENTOR_BOOKING_HORIZON_DAYS="1",
     )
     server = await aiohttp_server(create_app(config, passwords=FAST_PASSWORDS))
     api = await aiohttp_client(server)

@@ -43,6 +43,7 @@ CHECKS = [
 # The call WebSocket needs an upgrade that schemathesis does not make (tests/integration/calls).
 NOT_OVER_HTTP = r"^/ws/"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0")) or None
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 @dataclass
@@ -56,6 +57,9 @@ class Identity:
     session: requests.Session = field(default_factory=requests.Session)
     token: str = ""
     reinstate: Callable[[str], None] | None = None
+    # Whether a call since the last check may have ended the login (or another test's calls
+    # may have: each test starts unsure).
+    unsure: bool = True
 
     def log_in(self) -> None:
         self.session = requests.Session()
@@ -70,6 +74,16 @@ class Identity:
     def ensure(self) -> None:
         if self.session.get(f"{self.server}/api/me").status_code != 200:
             self.log_in()
+        self.unsure = False
+
+    def kwargs_for(self, case: Any) -> dict[str, Any]:
+        """The call kwargs for `case`, logged in: checked again only after a call that may have
+        changed something (a GET ends no login): one request fewer for every GET."""
+        if self.unsure:
+            self.ensure()
+        if case.method.upper() not in SAFE_METHODS:
+            self.unsure = True
+        return self.call_kwargs()
 
     def call_kwargs(self) -> dict[str, Any]:
         """The session, its cookie (over the one schemathesis generates for the cookie
@@ -163,17 +177,19 @@ def load_schema(api: Api) -> Any:
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_answers_as_documented(api: Api, role: str, mode: GenerationMode) -> None:
     identity = api.identities[role]
+    identity.unsure = True
     schema = load_schema(api)
     failures: list[str] = []
     with ErrorLog() as errors:
         for result in schema.get_all_operations():
             operation = result.ok()
 
-            @fuzz_settings(EXAMPLES or 6)
+            # Four inputs per operation, mode and role in `make test`; FUZZ_EXAMPLES=N runs N
+            # (see the README).
+            @fuzz_settings(EXAMPLES or 4)
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case: Any) -> None:
-                identity.ensure()
-                response = case.call(**identity.call_kwargs())
+                response = case.call(**identity.kwargs_for(case))
                 case.validate_response(response, checks=CHECKS)
 
             try:
@@ -190,13 +206,13 @@ def test_every_operation_answers_as_documented(api: Api, role: str, mode: Genera
 @pytest.mark.parametrize("role", ["mentee", "mentor", "admin"])
 def test_the_stateful_phase_follows_the_links(api: Api, role: str) -> None:
     identity = api.identities[role]
+    identity.unsure = True
     schema = load_schema(api)
     machine = schema.as_state_machine()
 
     class Workflow(machine):  # type: ignore[misc, valid-type]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            identity.ensure()
-            return identity.call_kwargs()
+            return identity.kwargs_for(case)
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)
