@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import struct
 
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpPacket, RtpPacket, unpack_remb_fci
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -172,3 +173,21 @@ def test_audio_passes_at_once_without_duplicates() -> None:
     for seq in (1, 2, 2, 4, 3):
         assembler.add(LeanPacket(111, seq, seq * 960, 1, 0, struct.pack("!H", seq)))
     assert [int.from_bytes(f.data, "big") for f in out] == [1, 2, 4, 3]
+
+
+@given(st.binary(max_size=120), st.integers(192, 208))
+def test_rtcp_that_passes_srtp_but_is_malformed_only_raises_what_aiortc_catches(
+    data: bytes, packet_type: int
+) -> None:
+    """aiortc's DTLS transport parses RTCP and catches ValueError alone: anything else would
+    end its receive loop, and the call with it."""
+    datagram = bytes([0x80 | (data[0] & 0x1F if data else 0), packet_type]) + data[1:]
+    with contextlib.suppress(ValueError):
+        RtcpPacket.parse(datagram)
+
+
+@given(st.binary(max_size=60))
+def test_a_remb_that_does_not_parse_raises_value_error(fci: bytes) -> None:
+    """ForwardingSender relays REMBs and catches ValueError around unpack_remb_fci."""
+    with contextlib.suppress(ValueError):
+        unpack_remb_fci(fci)
