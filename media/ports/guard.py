@@ -16,7 +16,7 @@ call is dropped and counted by reason:
 - anything else: dropped at once.
 
 Nothing is logged per datagram: one summary line at most every SUMMARY_SECONDS, and none for
-late STUN responses, which every ICE exchange with a retransmission produces.
+late STUN responses and keepalive indications, which ICE produces itself.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ REASONS = (
     "stun_malformed",  # STUN whose header or attributes do not hold together
     "stun_unexpected",  # well-formed STUN, but no binding request for this connection
     "stun_late_response",  # a response to no open transaction (a retransmission's, or a stray)
+    "stun_keepalive",  # a binding indication: the other side keeping its NAT binding open
     "dtls_unknown_source",  # DTLS from an address ICE has never seen
     "media_unknown_source",  # RTP or RTCP from an address other than ICE's choice
     "srtp_rejected",  # failed SRTP authentication (forged, replayed or mangled)
@@ -43,7 +44,8 @@ REASONS = (
 )
 
 
-QUIET = frozenset({"stun_late_response"})  # counted, never logged: ICE makes them itself
+# Counted, never logged: ICE makes them itself.
+QUIET = frozenset({"stun_late_response", "stun_keepalive"})
 
 
 class Dropped:
@@ -88,6 +90,7 @@ def stun_header_holds(data: bytes) -> bool:
 
 
 BINDING_REQUEST = b"\x00\x01"
+BINDING_INDICATION = b"\x00\x11"  # a keepalive (RFC 8445 11): nothing to answer
 RESPONSES = (b"\x01\x01", b"\x01\x11")  # binding success and error
 USERNAME, MESSAGE_INTEGRITY = 0x0006, 0x0008
 # Attributes of a fixed size (RFC 8489 14, RFC 8445 16.1): a mismatch is malformed.
@@ -102,6 +105,8 @@ def stun_drop_reason(data: bytes, username: bytes, transactions: Any) -> str | N
     kind = data[0:2]
     if kind in RESPONSES:
         return None if data[8:20] in transactions else "stun_late_response"
+    if kind == BINDING_INDICATION:
+        return "stun_keepalive"
     if kind != BINDING_REQUEST:
         return "stun_unexpected"
     position, end = 20, len(data)

@@ -151,4 +151,4 @@ def test_the_stun_check_never_raises(data: bytes, with_header: bool) -> None:
         data = struct.pack("!HHI", 1, len(data) // 4 * 4, STUN_MAGIC) + bytes(12) + data
         data = data[: 20 + len(data[20:]) // 4 * 4]
     reason = stun_drop_reason(data, b"ufrg:", {})
-    assert reason in (None, "stun_malformed", "stun_unexpected", "stun_late_response")
+    assert reason is None or reason.startswith("stun_")
