@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # ffprobe on recordings.
 DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql coturn prometheus ffmpeg
 
-.PHONY: run test lint install system-packages clean turn
+.PHONY: run test lint install system-packages clean turn bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ system-packages:
 	  $$sudo apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+
+# The SFU benchmarks beside Janus VideoRoom (bench/sfu.py), about 15 minutes; installs Debian's
+# janus first when missing. As root the servers run in a network namespace the bench makes
+# (Janus ignores loopback); without root, Janus is skipped. BENCH_ARGS=--quick: a smoke check.
+bench: $(STAMP)
+	@dpkg -s janus >/dev/null 2>&1 || { \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing Debian's janus for the bench"; \
+	  $$sudo apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends janus; }
+	$(PY) -m bench.sfu $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -12,6 +12,8 @@ fps), and the ratio. The machine is shared and noisy: compare the ratio, not the
 With --recording, each round runs the real server twice instead: plain, and with both sides of
 every call consenting to a recording (media/recording/recorder.py muxing WebM into the data
 directory), and prints what recording adds to the CPU per call (goal: at most 0.5% of one core).
+
+bench/sfu.py runs the same comparison beside Janus VideoRoom, with capacity and join time.
 """
 
 from __future__ import annotations

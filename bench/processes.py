@@ -22,6 +22,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
 
 
+def tree_cpu_seconds(pid: int) -> tuple[float, int]:
+    """CPU time of `pid` and of every live process under it (media workers), and how many
+    processes that is."""
+    total, count, pending = 0.0, 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_seconds(current)
+            for children in Path(f"/proc/{current}/task").glob("*/children"):
+                pending.extend(int(child) for child in children.read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # gone meanwhile
+        count += 1
+    return total, count
+
+
 async def wait_http(url: str, proc: asyncio.subprocess.Process, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     async with aiohttp.ClientSession() as session:
@@ -64,6 +80,7 @@ async def process(
             await asyncio.wait_for(proc.wait(), 15)
         except TimeoutError:
             proc.kill()
+            await proc.wait()
 
 
 def log_summary(path: Path) -> list[str]:
@@ -78,13 +95,15 @@ def log_summary(path: Path) -> list[str]:
 
 def server_env(data_dir: str, port: int, **extra: str) -> dict[str, str]:
     """This environment without MICROMENTOR_*, plus a server on `port` keeping its data in
-    `data_dir`, quiet below warnings, gathering ICE on loopback only, and `extra`."""
+    `data_dir`, quiet below warnings, gathering ICE on loopback only, with the media in the
+    server's own process ([media] workers = 0: its CPU is the server's), and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROMENTOR_")}
     env.update(
         MICROMENTOR_SERVER_DATA_DIR=data_dir,
         MICROMENTOR_SERVER_PORT=str(port),
         MICROMENTOR_SERVER_LOG_LEVEL="warning",
         MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
+        MICROMENTOR_MEDIA_WORKERS="0",
         PYTHONPATH=str(ROOT),
     )
     env.update(extra)

@@ -1,7 +1,8 @@
 """The baseline SFU for bench/calls.py: aiortc's MediaRelay, decoding and re-encoding.
 
 This is how an aiortc server forwards media without media/: every subscriber gets decoded
-frames, and its sender encodes them again. Run as `python -m bench.relay_server PORT`.
+frames, and its sender encodes them again. Run as `python -m bench.relay_server PORT [ADDRESS]`
+(ADDRESS, 127.0.0.1 by default, is where it serves HTTP and gathers ICE).
 It speaks one tiny endpoint: POST /offer {"call", "role", "sdp"} -> {"sdp"}.
 """
 
@@ -34,7 +35,8 @@ class LateTrack(MediaStreamTrack):
 
 
 class Relay:
-    def __init__(self) -> None:
+    def __init__(self, address: str) -> None:
+        self.address = address
         self.relay = MediaRelay()
         self.sources: dict[tuple[str, str, str], asyncio.Future[MediaStreamTrack]] = {}
         self.pcs: list[RTCPeerConnection] = []
@@ -60,16 +62,17 @@ class Relay:
                 future.set_result(self.relay.subscribe(track))
 
         await pc.setRemoteDescription(RTCSessionDescription(body["sdp"], "offer"))
-        restrict_host_addresses(pc, ("127.0.0.1",))
+        restrict_host_addresses(pc, (self.address,))
         await pc.setLocalDescription(await pc.createAnswer())
         return web.json_response({"sdp": pc.localDescription.sdp})
 
 
 def main() -> None:
-    relay = Relay()
+    address = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    relay = Relay(address)
     app = web.Application()
     app.router.add_post("/offer", relay.offer)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+    web.run_app(app, host=address, port=int(sys.argv[1]), print=None)
 
 
 if __name__ == "__main__":
