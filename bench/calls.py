@@ -95,7 +95,12 @@ async def join_sfu(base: str, env: dict[str, str], pair: Pair, record: bool = Fa
     output, _ = await maker.communicate()
     if maker.returncode != 0:
         raise RuntimeError("demo-call failed")
-    demo = json.loads(output)
+    await join_demo(base, json.loads(output), pair, record)
+
+
+async def join_demo(base: str, demo: dict[str, Any], pair: Pair, record: bool = False) -> None:
+    """Both sides of a demo call (what `server demo-call --json` prints) join through the
+    call socket: demo login, join token, offer, answer; the socket is drained until closed."""
     for role, peer in zip(("mentor", "mentee"), pair.peers, strict=True):
         session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         pair.closers.append(session.close)

@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.calls import Pair, _cancel, _drain
+from bench.calls import Pair, join_demo
 from bench.processes import process, server_env
 from tests.support.media import Clip, encode_opus, encode_vp8
 from tests.support.net import free_port
@@ -84,26 +84,6 @@ def make_demo_calls(env: dict[str, str], count: int) -> list[dict[str, Any]]:
     return asyncio.run(create())
 
 
-async def join(base: str, demo: dict[str, Any], pair: Pair) -> None:
-    for role, peer in zip(("mentor", "mentee"), pair.peers, strict=True):
-        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        pair.closers.append(session.close)
-        link = demo["urls"][role].split("/", 3)[3]
-        await session.get(f"{base}/{link}", allow_redirects=False)
-        async with session.get(f"{base}/api/bookings/{demo['booking_id']}/join") as response:
-            info = await response.json()
-        ws = await session.ws_connect(info["ws_url"])
-        pair.closers.insert(0, ws.close)
-        await ws.send_json({"type": "offer", "sdp": await peer.offer()})
-        while True:
-            message = await ws.receive_json(timeout=30)
-            if message["type"] == "answer":
-                await peer.accept(message["sdp"])
-                break
-        drain = asyncio.get_running_loop().create_task(_drain(ws))
-        pair.closers.append(lambda task=drain: _cancel(task))
-
-
 async def wave(
     base: str, env: dict[str, str], calls: int, seconds: float, video: Clip, audio: Clip
 ) -> int:
@@ -112,7 +92,7 @@ async def wave(
     demos = await loop.run_in_executor(None, make_demo_calls, env, calls)
     pairs = [Pair(video, audio) for _ in demos]
     try:
-        await asyncio.gather(*(join(base, d, p) for d, p in zip(demos, pairs, strict=True)))
+        await asyncio.gather(*(join_demo(base, d, p) for d, p in zip(demos, pairs, strict=True)))
         await asyncio.sleep(seconds + 2)  # the server ends each call on time
     finally:
         await asyncio.gather(*(p.close() for p in pairs), return_exceptions=True)
