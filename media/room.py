@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -66,7 +66,70 @@ class RoomOptions:
     recording: RecordingOptions | None = None  # None: recording is not offered
 
 
-class Room:
+class CallClock:
+    """What a Room and a media worker's RemoteRoom (media/workers/proxy.py) share: the call's
+    timer (warning, end), the time both sides were connected together, and handing events to
+    the listeners."""
+
+    room_id: str
+    options: RoomOptions
+    listeners: list[Listener]
+    participants: Mapping[Role, Any]  # each with `connected`
+    timer: CallTimer | None
+    together_seconds: float
+    _together_since: datetime | None
+    _now: Now
+    _sleep: Sleep
+
+    async def close(self, reason: EndReason) -> None:
+        raise NotImplementedError
+
+    @property
+    def ends_at(self) -> datetime | None:
+        return self.timer.ends_at if self.timer else None
+
+    def _count_together(self) -> None:
+        """Starts or stops the clock of time both sides spent connected together."""
+        now = self._now()
+        both = all(
+            role in self.participants and self.participants[role].connected
+            for role in ("mentor", "mentee")
+        )
+        if both and self._together_since is None:
+            self._together_since = now
+        elif not both and self._together_since is not None:
+            self.together_seconds += (now - self._together_since).total_seconds()
+            self._together_since = None
+
+    def _start_timer(self, ends_at: datetime) -> None:
+        self.timer = CallTimer(
+            ends_at,
+            self.options.warning_seconds,
+            on_warning=self._warn,
+            on_end=self._time_up,
+            now=self._now,
+            sleep=self._sleep,
+        )
+        self.timer.start()
+
+    async def _warn(self, remaining_ms: int) -> None:
+        assert self.timer is not None
+        await self._emit(CallWarning(self.room_id, self.timer.ends_at, remaining_ms))
+
+    async def _time_up(self) -> None:
+        await self.close("time_up")
+
+    async def _emit(self, event: RoomEvent) -> None:
+        for listener in list(self.listeners):
+            try:
+                result = listener(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("room %s: a listener failed on %s", self.room_id, event)
+
+
+class Room(CallClock):
     def __init__(
         self,
         room_id: str,
@@ -285,19 +348,6 @@ class Room:
         elif state in ("failed", "closed"):
             self._spawn(self.drop(participant, "failed" if state == "failed" else "disconnected"))
 
-    def _count_together(self) -> None:
-        """Starts or stops the clock of time both sides spent connected together."""
-        now = self._now()
-        both = all(
-            role in self.participants and self.participants[role].connected
-            for role in ("mentor", "mentee")
-        )
-        if both and self._together_since is None:
-            self._together_since = now
-        elif not both and self._together_since is not None:
-            self.together_seconds += (now - self._together_since).total_seconds()
-            self._together_since = None
-
     async def _connected(self, participant: Participant) -> None:
         now = self._now()
         self._count_together()
@@ -320,28 +370,6 @@ class Room:
                 self._start_timer(ends_at)
             await self._emit(CallStarted(self.room_id, now, ends_at))
 
-    def _start_timer(self, ends_at: datetime) -> None:
-        self.timer = CallTimer(
-            ends_at,
-            self.options.warning_seconds,
-            on_warning=self._warn,
-            on_end=self._time_up,
-            now=self._now,
-            sleep=self._sleep,
-        )
-        self.timer.start()
-
-    async def _warn(self, remaining_ms: int) -> None:
-        assert self.timer is not None
-        await self._emit(CallWarning(self.room_id, self.timer.ends_at, remaining_ms))
-
-    async def _time_up(self) -> None:
-        await self.close("time_up")
-
-    @property
-    def ends_at(self) -> datetime | None:
-        return self.timer.ends_at if self.timer else None
-
     async def close(self, reason: EndReason) -> None:
         """Ends the call: closes every peer connection, whatever the browsers do. Idempotent."""
         if self.ended:
@@ -360,15 +388,6 @@ class Room:
         )
 
     # -- plumbing -------------------------------------------------------------------------------
-
-    async def _emit(self, event: RoomEvent) -> None:
-        for listener in list(self.listeners):
-            try:
-                result = listener(event)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("room %s: a listener failed on %s", self.room_id, event)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import itertools
 import logging
 from dataclasses import replace
@@ -27,7 +26,6 @@ from typing import Any, Literal, Protocol
 from media.events import (
     CallEnded,
     CallStarted,
-    CallWarning,
     EndReason,
     ParticipantConnected,
     ParticipantJoined,
@@ -37,7 +35,7 @@ from media.events import (
 )
 from media.participant import MediaUnavailable
 from media.recording.recorder import Recording
-from media.room import Listener, PeerState, RoomClosed, RoomOptions
+from media.room import CallClock, Listener, PeerState, RoomClosed, RoomOptions
 from media.stats import MediaCounts, StreamQuality
 from media.timer import CallTimer, Now, Sleep, utc_now
 from media.workers.process import WorkerProcess
@@ -101,7 +99,7 @@ class RemoteParticipant:
         return self._quality
 
 
-class RemoteRoom:
+class RemoteRoom(CallClock):
     def __init__(
         self,
         room_id: str,
@@ -174,10 +172,6 @@ class RemoteRoom:
 
     async def stop_recording(self, role: Role) -> None:
         await self._quietly("stop_recording", role=role)
-
-    @property
-    def ends_at(self) -> datetime | None:
-        return self.timer.ends_at if self.timer else None
 
     def counts(self) -> MediaCounts:
         """What the room forwarded, as of the worker's last report (final once ended)."""
@@ -333,18 +327,6 @@ class RemoteRoom:
         self._recording = state["recording"]
         self._count_together()
 
-    def _count_together(self) -> None:
-        now = self._now()
-        both = all(
-            role in self.participants and self.participants[role].connected
-            for role in ("mentor", "mentee")
-        )
-        if both and self._together_since is None:
-            self._together_since = now
-        elif not both and self._together_since is not None:
-            self.together_seconds += (now - self._together_since).total_seconds()
-            self._together_since = None
-
     async def _on_event(self, event: RoomEvent) -> None:
         """The worker's event, with this process's times, handed to the listeners."""
         now = self._now()
@@ -382,33 +364,6 @@ class RemoteRoom:
         await self._emit(
             CallEnded(self.room_id, self.started_at, self._now(), reason, self.together_seconds)
         )
-
-    def _start_timer(self, ends_at: datetime) -> None:
-        self.timer = CallTimer(
-            ends_at,
-            self.options.warning_seconds,
-            on_warning=self._warn,
-            on_end=self._time_up,
-            now=self._now,
-            sleep=self._sleep,
-        )
-        self.timer.start()
-
-    async def _warn(self, remaining_ms: int) -> None:
-        assert self.timer is not None
-        await self._emit(CallWarning(self.room_id, self.timer.ends_at, remaining_ms))
-
-    async def _time_up(self) -> None:
-        await self.close("time_up")
-
-    async def _emit(self, event: RoomEvent) -> None:
-        for listener in list(self.listeners):
-            try:
-                result = listener(event)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("room %s: a listener failed on %s", self.room_id, event)
 
 
 def _initial_recording_status(options: RoomOptions, room_id: str, now: Now) -> dict[str, Any]:
