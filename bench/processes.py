@@ -13,13 +13,9 @@ from pathlib import Path
 
 import aiohttp
 
+from media.workers.process import cpu_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
 
 
 def tree_cpu_seconds(pid: int) -> tuple[float, int]:
