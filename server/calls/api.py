@@ -67,7 +67,7 @@ async def booking_or_404(request: web.Request) -> Booking:
     "/api/bookings/{booking_id}/join",
     "Join details of a call: the WebSocket URL with a short-lived token, ICE servers, times",
     response=JoinInfo,
-    errors=(401, 403, 404, 409),
+    errors=(401, 403, 404, 409, 503),
     login=True,
 )
 async def join_info(request: web.Request) -> web.Response:
@@ -79,8 +79,7 @@ async def join_info(request: web.Request) -> web.Response:
     try:
         role = calls.check_joinable(booking, user.id)
     except CallUnavailable as exc:
-        status = 403 if exc.code == "not_a_participant" else 409
-        raise ApiError(status, exc.code, exc.message) from None
+        raise unavailable(exc) from None
     config = request.app[CONFIG]
     expires = request.app[CALLS].clock() + timedelta(seconds=config.signaling.token_seconds)
     token = sign(
@@ -99,6 +98,15 @@ async def join_info(request: web.Request) -> web.Response:
         "warning_seconds": config.calls.warning_seconds,
     }
     return web.json_response(info)
+
+
+def unavailable(exc: CallUnavailable) -> ApiError:
+    """403 for an outsider, 503 (Retry-After) while the server restarts, else 409."""
+    if exc.code == "not_a_participant":
+        return ApiError(403, exc.code, exc.message)
+    if exc.code == "server_restarting":
+        return ApiError(503, exc.code, exc.message, headers={"Retry-After": "2"})
+    return ApiError(409, exc.code, exc.message)
 
 
 def ice_servers_for(request: web.Request, user_id: int, call_end: datetime) -> list[dict[str, Any]]:
@@ -122,7 +130,7 @@ def ice_servers_for(request: web.Request, user_id: int, call_end: datetime) -> l
     "/ws/call/{booking_id}",
     "The call WebSocket (docs/api.md, 'The call WebSocket')",
     kind="websocket",
-    errors=(401, 403, 404, 409),
+    errors=(401, 403, 404, 409, 503),
     login=True,
     query=(QueryParam("token", "The token from the join endpoint", required=True),),
 )
@@ -146,9 +154,7 @@ async def call_socket(request: web.Request) -> web.StreamResponse:
     try:
         role = calls.check_joinable(booking, user.id)
     except CallUnavailable as exc:
-        raise ApiError(
-            409 if exc.code != "not_a_participant" else 403, exc.code, exc.message
-        ) from None
+        raise unavailable(exc) from None
 
     config = request.app[CONFIG]
     ws = web.WebSocketResponse(max_msg_size=config.signaling.max_message_bytes, heartbeat=20)

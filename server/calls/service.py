@@ -91,6 +91,7 @@ class Calls:
         self.clock = clock
         self._sleep = sleep
         self.loop_lag_ms = 0.0
+        self.stopping = False  # set on shutdown: no new joins, the pages retry elsewhere/later
 
     async def booking(self, booking_id: int) -> Booking | None:
         async with self.db.read() as s:
@@ -101,6 +102,10 @@ class Calls:
         role = booking.role_of(user_id)
         if role is None:
             raise CallUnavailable("not_a_participant", "only the booking's mentor and mentee")
+        if self.stopping:
+            raise CallUnavailable(
+                "server_restarting", "the server is restarting; try again in a few seconds"
+            )
         if booking.call_ended_at is not None or booking.status not in JOINABLE:
             raise CallUnavailable(
                 "call_ended" if booking.call_ended_at else "not_joinable",
@@ -298,7 +303,9 @@ class Calls:
         return sum(1 for b in rows if self.rooms.get(str(b.id)) is None)
 
     async def shutdown(self) -> None:
-        """Ends every call with `server_shutdown` while the sockets can still say so."""
+        """Takes no new joins and ends every call with `server_shutdown` while the sockets can
+        still say so (the pages retry until the server is back)."""
+        self.stopping = True
         await self.rooms.close_all("server_shutdown")
 
     async def run(self) -> AsyncIterator[None]:

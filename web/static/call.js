@@ -59,6 +59,7 @@
     videoPaused: false, // the server stopped video to us: our connection is too weak
     peerVideoPaused: false, // the server stopped video to the other side: theirs is
     quality: "", // "good" | "fair" | "poor", from this page's own WebRTC statistics
+    restarting: false, // the server said it is restarting; shown until the call is back
   };
   window.micromentor = call; // for people debugging in the console, and for tests
 
@@ -70,6 +71,7 @@
   const startsAt = Date.parse(page.dataset.startsAt);
 
   function setState(state) {
+    if (state !== "reconnecting") call.restarting = false;
     call.state = state;
     page.dataset.state = state;
     render();
@@ -415,6 +417,7 @@
           finish(err.code === "call_ended" ? "time_up" : null, err.message);
           return;
         }
+        if (err.code === "server_restarting") call.restarting = true;
         reconnect(err.message);
         return;
       }
@@ -476,7 +479,10 @@
         addChatLine(message);
         break;
       case "ended":
-        if (message.reason === "server_shutdown") reconnect("the server is restarting");
+        if (message.reason === "server_shutdown") {
+          call.restarting = true;
+          reconnect("the server is restarting");
+        }
         else finish(message.reason);
         break;
       case "error":
@@ -613,7 +619,7 @@
       text = peerText() || `${otherName} is in the call`;
       if (call.peer === "left") text += ". They can rejoin while time remains.";
     } else if (call.state === "reconnecting") {
-      text = "Reconnecting…";
+      text = call.restarting ? "The server is restarting. Reconnecting…" : "Reconnecting…";
     } else if (call.state === "connecting") {
       text = "Connecting…";
     } else if (call.state === "in_call") {

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
+from yarl import URL
 
 from server.calls.service import CALLS
 from server.db.models import Booking, ChatLine
@@ -203,6 +204,20 @@ async def test_the_server_ends_the_call_on_time_and_refuses_rejoining(
     finally:
         await mentor.close()
         await mentee.close()
+
+
+async def test_a_stopping_server_takes_no_new_joins(
+    pair: tuple[CallParticipant, CallParticipant, int],
+) -> None:
+    mentor, _mentee, booking_id = pair
+    info = await mentor.join_info(booking_id)
+    await mentor.client.app[CALLS].shutdown()  # type: ignore[index]  # as on SIGTERM
+    refused = await mentor.client.get(f"/api/bookings/{booking_id}/join")
+    assert refused.status == 503
+    assert refused.headers["Retry-After"] == "2"
+    assert (await refused.json())["error"]["code"] == "server_restarting"
+    socket = await mentor.client.get(URL(info["ws_url"]).path_qs)
+    assert socket.status == 503  # the call socket too, even with a token from before
 
 
 async def test_the_end_time_survives_a_server_restart(

@@ -1,0 +1,101 @@
+"""A server process as an operator runs it, for the restart tests: started, awaited, read."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from server.app import create_app
+from tests.conftest import make_config
+from tests.support.booking import Site, book, first_slot, pay
+from tests.support.cli import ROOT, cli_env
+from tests.support.net import free_port
+
+CALL_SECONDS = 45
+
+
+def server_env(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """The base URL and environment of a server on a free port whose calls last CALL_SECONDS."""
+    port = free_port()
+    env = cli_env(
+        tmp_path,
+        MICROMENTOR_SERVER_PORT=str(port),
+        MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
+        MICROMENTOR_CALLS_DURATION_SECONDS=str(CALL_SECONDS),
+        MICROMENTOR_CALLS_WARNING_SECONDS="5",
+        MICROMENTOR_CALLS_MIN_COMPLETED_SECONDS="10",
+        MICROMENTOR_SERVER_LOG_LEVEL="warning",
+    )
+    return f"http://127.0.0.1:{port}", env
+
+
+@contextlib.contextmanager
+def server(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m server serve` as an operator runs it; killed with SIGKILL at the end."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+async def serving(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "the server exited"
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise AssertionError("the server did not come up")
+
+
+def booking_row(database: Path, booking_id: int) -> dict[str, Any]:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT * FROM bookings WHERE id = ?", (booking_id,)).fetchone()
+        settled = db.execute(
+            "SELECT count(*) FROM ledger_transactions WHERE booking_id = ? AND kind = 'settle'",
+            (booking_id,),
+        ).fetchone()[0]
+        total = db.execute("SELECT coalesce(sum(amount_paise), 0) FROM ledger_entries").fetchone()
+    return {**dict(row), "settled": settled, "ledger_sum": total[0]}
+
+
+def seconds_shown(text: str) -> int:
+    minutes, seconds = text.split(":")
+    return int(minutes) * 60 + int(seconds)
+
+
+async def paid_booking_starting_now(data_dir: Path, aiohttp_server: Any, make_client: Any) -> int:
+    """A mentor and a mentee made and a call booked and paid through the real app (in this
+    process, then closed), moved to start now."""
+    app = create_app(make_config(data_dir))
+    site = Site(await aiohttp_server(app), make_client)
+    _m, mentor_id, _t = await site.mentor("mentor@example.org")
+    mentee, _id, token = await site.user("mentee@example.org")
+    created = await book(mentee, token, mentor_id, await first_slot(mentee, mentor_id))
+    assert created.status == 201, await created.text()
+    booking = await pay(mentee, token, created)
+    await site.server.close()
+    with contextlib.closing(sqlite3.connect(data_dir / "micromentor.db")) as db, db:
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        db.execute("UPDATE bookings SET starts_at = ? WHERE id = ?", (now, booking["id"]))
+    return int(booking["id"])
