@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import random
 import socket
 import struct
@@ -56,6 +57,7 @@ from aiortc.rtp import (
 from media.ports.guard import DROPPED, guard_socket
 from media.rtp import LeanPacket, is_rtcp, parse_rtp
 
+log = logging.getLogger("micromentor.media")
 SUPPORTED_AIORTC = "1.16."
 if not aiortc.__version__.startswith(SUPPORTED_AIORTC):  # pragma: no cover - upgrade guard
     raise ImportError(
@@ -65,6 +67,10 @@ if not aiortc.__version__.startswith(SUPPORTED_AIORTC):  # pragma: no cover - up
 
 # A source not heard from for this long gets no keyframe requests.
 SOURCE_TIMEOUT_S = 10.0
+# SSRCs one peer connection may send media (or RTCP) on: a browser uses 2-4. aiortc would adopt
+# any SSRC whose payload type it knows, and libsrtp keeps a stream for each that authenticates:
+# without a cap, a participant could grow both without end.
+MAX_SSRCS = 8
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 
 # Where a receiver's packets go; True back means the sink lost a picture (ask for a keyframe).
@@ -131,6 +137,20 @@ class ForwardingReceiver(RTCRtpReceiver):
         self.transport._register_rtp_receiver(self, parameters)
         _set_private(self, RTCRtpReceiver, "rtcp_task", asyncio.ensure_future(self._run_rtcp()))
         _set_private(self, RTCRtpReceiver, "started", True)
+
+    async def _run_rtcp(self) -> None:
+        """aiortc's receiver reports, kept going: a round that fails (statistics a mangled
+        packet skewed past what a report can hold) is skipped, and `stop()`, which waits for
+        this task to say it has exited, cannot hang."""
+        try:
+            while True:
+                try:
+                    await RTCRtpReceiver._run_rtcp(self)
+                    return  # cancelled
+                except Exception:
+                    log.debug("a receiver report failed; the next round goes on", exc_info=True)
+        finally:
+            _private(self, RTCRtpReceiver, "rtcp_exited").set()
 
     def on_rtp(self, packet: LeanPacket) -> None:
         """One decrypted RTP packet from the fast path (what `_handle_rtp_packet` does, lean)."""
@@ -235,11 +255,37 @@ def _hook_connection(dtls: RTCDtlsTransport) -> None:
     connection = dtls.transport._connection
     stock = connection.data_received
     by_ssrc: dict[int, ForwardingReceiver] = {}
+    rtcp_ssrcs: set[int] = set()
+    background = _Background()
+
+    def refuse(srtp: pylibsrtp.Session, ssrc: int) -> None:
+        """An SSRC past the cap: libsrtp made a stream for it when it authenticated, so that
+        is removed again (unless the other direction of media uses it)."""
+        DROPPED.add("unknown_ssrc")
+        if ssrc not in by_ssrc and ssrc not in rtcp_ssrcs:
+            srtp.remove_stream(ssrc)
+
+    def rtcp_received(srtp: pylibsrtp.Session, data: bytes) -> None:
+        try:
+            plain = srtp.unprotect_rtcp(data)
+        except pylibsrtp.Error:
+            DROPPED.add("srtp_rejected")
+            return
+        ssrc = int.from_bytes(plain[4:8], "big")
+        if ssrc not in rtcp_ssrcs:
+            if len(rtcp_ssrcs) >= MAX_SSRCS:
+                refuse(srtp, ssrc)
+                return
+            rtcp_ssrcs.add(ssrc)
+        background.spawn(dtls._handle_rtcp_data(plain))  # aiortc's, guarded (_guard_parsing)
 
     def data_received(data: bytes, component: int) -> None:
         srtp = dtls._rx_srtp
-        if srtp is None or len(data) < 12 or not 127 < data[0] < 192 or is_rtcp(data):
-            stock(data, component)  # DTLS, RTCP, or SRTP not set up yet: aiortc's own path
+        if srtp is None or len(data) < 12 or not 127 < data[0] < 192:
+            stock(data, component)  # DTLS, or SRTP not set up yet: aiortc's own path
+            return
+        if is_rtcp(data):
+            rtcp_received(srtp, data)
             return
         try:
             plain = srtp.unprotect(data)
@@ -252,24 +298,51 @@ def _hook_connection(dtls: RTCDtlsTransport) -> None:
             return
         receiver = by_ssrc.get(packet.ssrc)
         if receiver is None:
+            if len(by_ssrc) >= MAX_SSRCS:
+                refuse(srtp, packet.ssrc)
+                return
             try:
                 full = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
-            except ValueError:
+            except (ValueError, struct.error):  # aiortc 1.x: struct.error on an extension
                 DROPPED.add("rtp_malformed")
                 return
             found = dtls._rtp_router.route_rtp(full)
             if not isinstance(found, ForwardingReceiver):
-                DROPPED.add("unknown_ssrc")
+                refuse(srtp, packet.ssrc)
                 return
             receiver = by_ssrc[packet.ssrc] = found
         receiver.on_rtp(packet)
 
     connection.data_received = data_received  # type: ignore[method-assign]
+    _guard_parsing(dtls)
     # Every datagram on a host socket gets a first look before aioice's (media/ports/guard.py):
     # junk is dropped and counted, and media skips aioice's attempt to parse it as STUN.
     for protocol in connection._protocols:
         if type(protocol) is StunProtocol:
             guard_socket(protocol, connection, data_received)
+
+
+def _guard_parsing(dtls: RTCDtlsTransport) -> None:
+    """aiortc parses RTCP (and RTP before the fast path is set up) in the DTLS transport's own
+    task, and catches only ValueError: a struct.error from a malformed packet, or an error from
+    handling an odd one, would end that task and the participant's media with it. Here such
+    a packet is dropped and counted instead."""
+    rtcp, rtp = dtls._handle_rtcp_data, dtls._handle_rtp_data
+
+    async def handle_rtcp_data(data: bytes) -> None:
+        try:
+            await rtcp(data)
+        except Exception:
+            DROPPED.add("rtcp_malformed")
+
+    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+        try:
+            await rtp(data, arrival_time_ms)
+        except Exception:
+            DROPPED.add("rtp_malformed")
+
+    dtls._handle_rtcp_data = handle_rtcp_data  # type: ignore[method-assign]
+    dtls._handle_rtp_data = handle_rtp_data  # type: ignore[method-assign]
 
 
 # -- sending ---------------------------------------------------------------------------------
@@ -342,6 +415,10 @@ class ForwardingSender(RTCRtpSender):
             timestamp,
             self._ssrc,
         )
+        try:
+            protected = tx_srtp.protect(header + extension_block + payload)
+        except pylibsrtp.Error:  # too far behind what was sent (the Forwarder keeps it near)
+            return False
         self.history[sequence % RTP_HISTORY_SIZE] = (
             sequence,
             marker,
@@ -349,7 +426,6 @@ class ForwardingSender(RTCRtpSender):
             payload,
             extension_block,
         )
-        protected = tx_srtp.protect(header + extension_block + payload)
         protocol = pair.protocol
         if type(protocol).send_data is _PLAIN_SEND_DATA:
             protocol.transport.sendto(protected, pair.remote_addr)  # send_data, unawaited

@@ -9,9 +9,11 @@ reassembled, packetized again, decoded or encoded (LiveKit and mediasoup call th
 Video waits for the first packet of a keyframe after a (re)start, a pause or a failed send, and
 asks the publisher for one (again every REASK_KEYFRAME_S while it waits: a request sent before
 the publisher's connection was up is lost). A packet older than the one forwarding restarted at
-is dropped: its number would fall among those already sent. NACKs are answered from the
-sender's history; those the SFU cannot answer the subscriber turns into a PLI, carried to the
-publisher.
+is dropped: its number would fall among those already sent. So is one whose number jumps
+SEQ_JUMP or more ahead, or lies more than SEQ_LATE behind, unless the next packet follows it
+(RFC 3550 A.1: the publisher really jumped, so forwarding restarts there): a single mangled
+packet cannot move the subscriber's numbers. NACKs are answered from the sender's history;
+those the SFU cannot answer the subscriber turns into a PLI, carried to the publisher.
 
 A video Forwarder can be paused (the subscriber's connection is too weak for video: the Room
 decides with a VideoGate): its packets are dropped and counted until it resumes, at a keyframe.
@@ -33,8 +35,11 @@ REASK_KEYFRAME_S = 2.0
 FRAME_STEP = {"audio": 960, "video": 3000}
 SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
-# A late packet (a retransmission) up to this many numbers behind the newest is forwarded.
-KEEP_BEHIND = 4096
+# A packet this many numbers or more ahead of the newest is a jump (RFC 3550 A.1 MAX_DROPOUT).
+SEQ_JUMP = 3000
+# A late packet (a retransmission) up to this many numbers behind the newest is forwarded: less
+# than SRTP's replay window (1024), or protecting it would fail as too old.
+SEQ_LATE = 1000
 
 
 class Forwarder:
@@ -57,7 +62,9 @@ class Forwarder:
         self._seq_offset = 0
         self._ts_offset = 0
         self._picture_offset = 0
-        self._base_seq = 0  # the publisher's number forwarding (re)started at
+        self._newest = 0  # the publisher's newest number forwarded
+        self._behind_ok = 0  # how far behind it a late packet may be (not before the restart)
+        self._jumped_to: int | None = None  # the number after a jump's, should it continue
         self._last_sent_at = 0.0  # when the newest packet was sent (monotonic)
         self._asked_at = 0.0  # when this forwarder last asked for a keyframe while waiting
         self.packets_forwarded = 0
@@ -77,6 +84,9 @@ class Forwarder:
             return
         if source is not self._source:
             self._switch_source(source, packet)
+        elif not self._restart and not self._in_sequence(packet.sequence_number):
+            self.packets_dropped += 1
+            return
         if self._restart:
             if not sender.can_send():
                 # Not connected yet: a keyframe asked for now would arrive too early and be
@@ -88,13 +98,6 @@ class Forwarder:
                 self._wait_for_keyframe()
                 return
             self._restart_at(packet, sender)
-        else:
-            ahead = (packet.sequence_number - self._base_seq) % SEQ_MOD
-            if ahead >= SEQ_MOD // 2:
-                self.packets_dropped += 1  # from before the restart: its number is taken
-                return
-            if ahead > KEEP_BEHIND * 2:  # keep the base near, or it would wrap round
-                self._base_seq = (packet.sequence_number - KEEP_BEHIND) % SEQ_MOD
         payload = packet.payload
         if self._video and self._picture_offset:
             payload = self._renumber_picture(payload)
@@ -106,9 +109,27 @@ class Forwarder:
                 self._on_first_frame()
             self.packets_forwarded += 1
             self.bytes_forwarded += len(payload)
-        else:  # not connected yet: start again (from a keyframe) once it is
+        else:  # not connected yet (or refused): start again (from a keyframe) once it can
             self.packets_dropped += 1
             self._restart = True
+
+    def _in_sequence(self, seq: int) -> bool:
+        """Whether a packet numbered `seq` may be forwarded: ahead of the newest by less than
+        SEQ_JUMP, or late but not before the restart point. A jump is dropped, unless this is
+        the packet after the one that jumped: then forwarding restarts here."""
+        ahead = (seq - self._newest) % SEQ_MOD
+        if ahead < SEQ_JUMP:
+            self._newest = seq
+            self._behind_ok = min(SEQ_LATE, self._behind_ok + ahead)
+            self._jumped_to = None
+            return True
+        if SEQ_MOD - ahead <= self._behind_ok:
+            return True
+        if seq == self._jumped_to:
+            self._restart = True
+            return True
+        self._jumped_to = (seq + 1) % SEQ_MOD
+        return False
 
     def _wait_for_keyframe(self) -> None:
         self.packets_dropped += 1
@@ -123,7 +144,9 @@ class Forwarder:
         """Forwarding (re)starts at `packet`: its sequence number follows the last one sent, a
         new source's timestamps continue the old timeline, and picture ids run on by one."""
         self._restart = False
-        self._base_seq = packet.sequence_number
+        self._newest = packet.sequence_number
+        self._behind_ok = 0
+        self._jumped_to = None
         self._seq_offset = (sender.sequence_number - packet.sequence_number) % SEQ_MOD
         last = sender.last_sent()  # (timestamp, payload) of the newest packet sent
         new_source, self._new_source = self._new_source, False

@@ -40,6 +40,7 @@ REASONS = (
     "media_unknown_source",  # RTP or RTCP from an address other than ICE's choice
     "srtp_rejected",  # failed SRTP authentication (forged, replayed or mangled)
     "rtp_malformed",  # authenticated, but not RTP that parses
+    "rtcp_malformed",  # authenticated, but RTCP that aiortc cannot parse or handle
     "unknown_ssrc",  # authenticated RTP of no stream the peer connection negotiated
 )
 

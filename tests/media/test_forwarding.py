@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from media.events import RoomEvent
+from media.forwarder import SEQ_LATE, Forwarder
 from media.room import Room, RoomOptions
 from media.rtp import LeanPacket, vp8_picture_id, vp8_starts_keyframe
 from tests.support.media import (
@@ -255,3 +257,68 @@ async def test_a_late_subscriber_gets_a_keyframe_first_and_numbers_run_on_across
     ids = unrolled(picture_ids(video), 1 << 15)
     assert ids == list(range(ids[0], ids[0] + len(ids))), "picture ids do not run on by one"
     assert without_gaps(in_order(mentee.packets["audio"])), "an audio sequence gap"
+
+
+class RecordingSender:
+    """What a Forwarder needs of a ForwardingSender, keeping the numbers sent."""
+
+    def __init__(self) -> None:
+        self.sequence_number = 5000  # the next after the highest sent
+        self.sent: list[int] = []
+
+    def can_send(self) -> bool:
+        return True
+
+    def last_sent(self) -> None:
+        return None
+
+    def send_packet(self, sequence: int, timestamp: int, marker: int, payload: bytes) -> bool:
+        self.sent.append(sequence)
+        if 0 <= (sequence - self.sequence_number) % 65536 < 32768:
+            self.sequence_number = (sequence + 1) % 65536
+        return True
+
+
+def audio_forwarder() -> tuple[Forwarder, RecordingSender]:
+    forwarder = Forwarder("audio", request_keyframe=lambda: None)
+    sender = RecordingSender()
+    forwarder.sender = sender  # type: ignore[assignment]
+    return forwarder, sender
+
+
+def push_numbers(forwarder: Forwarder, source: object, numbers: Iterable[int]) -> None:
+    for n in numbers:
+        forwarder.push(source, LeanPacket(111, n % 65536, n * 960, 1, 0, b"\x01"))
+
+
+def test_one_packet_numbered_far_off_is_dropped_and_the_numbers_run_on() -> None:
+    forwarder, sender = audio_forwarder()
+    source = object()
+    push_numbers(forwarder, source, range(100, 111))
+    push_numbers(forwarder, source, [40_000, 111, 112, 9_000, 113])  # mangled, or hostile
+    assert sender.sent == list(range(5000, 5014))
+    assert forwarder.packets_dropped == 2
+
+
+def test_numbers_that_really_jump_restart_forwarding_without_a_gap() -> None:
+    forwarder, sender = audio_forwarder()
+    source = object()
+    push_numbers(forwarder, source, range(100, 106))
+    push_numbers(forwarder, source, range(20_000, 20_005))  # the publisher's numbers jumped
+    assert sender.sent == list(range(5000, 5006)) + list(range(5006, 5010))
+    assert forwarder.packets_dropped == 1  # the first of the jump, before it was confirmed
+
+
+def test_late_packets_go_through_unless_from_before_the_restart() -> None:
+    forwarder, sender = audio_forwarder()
+    source = object()
+    push_numbers(forwarder, source, range(100, 1300))
+    push_numbers(forwarder, source, [1299 - SEQ_LATE, 1299 - SEQ_LATE - 1])  # just in, just out
+    assert sender.sent[-1] == 5000 + 1299 - SEQ_LATE - 100
+    assert forwarder.packets_dropped == 1
+
+    forwarder, sender = audio_forwarder()
+    push_numbers(forwarder, source, range(100, 200))
+    push_numbers(forwarder, source, [150, 99])  # late, then from before forwarding started
+    assert sender.sent[-1] == 5050
+    assert forwarder.packets_dropped == 1
