@@ -1,6 +1,6 @@
 """Soak: many short calls back to back against one server; does anything leak?
 
-    .venv/bin/python -m bench.soak [--calls 20] [--minutes 30] [--call-seconds 20]
+    .venv/bin/python -m bench.soak [--calls 20] [--minutes 30] [--call-seconds 20] [--postgres]
 
 Starts the real server (`python -m server serve`, media in its own process, calls of
 --call-seconds each) and keeps --calls concurrent 1:1 calls of real aiortc peers going in
@@ -104,7 +104,22 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=20, help="concurrent calls per wave")
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--call-seconds", type=int, default=20)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="keep the data in a throwaway PostgreSQL server instead of SQLite",
+    )
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        database = {}
+        if args.postgres:
+            from tests.support.postgres import running_postgres
+
+            database["MICROMENTOR_DATABASE_URL"] = stack.enter_context(running_postgres())
+        await soak(args, database)
+
+
+async def soak(args: argparse.Namespace, database: dict[str, str]) -> None:
     print("encoding the clips…", flush=True)
     video = encode_vp8(seconds=4, width=320, height=240, kbps=200, gop=60)
     audio = encode_opus(seconds=4)
@@ -117,6 +132,7 @@ async def main() -> None:
             MICROMENTOR_CALLS_WARNING_SECONDS="5",
             MICROMENTOR_CALLS_MIN_COMPLETED_SECONDS="5",
             MICROMENTOR_METRICS_ALLOW="127.0.0.1",
+            **database,
         )
         base = f"http://127.0.0.1:{port}"
         args_ = [sys.executable, "-m", "server", "serve"]
