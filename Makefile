@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Debian packages the tests drive for real: Chromium for the browser tests, PostgreSQL for
 # the multi-node database, coturn for calls through TURN, prometheus for promtool, ffmpeg for
 # ffprobe on recordings.
-DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql coturn prometheus ffmpeg
+DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql coturn prometheus ffmpeg haproxy
 
 .PHONY: run test lint install system-packages clean turn bench
 

@@ -33,6 +33,7 @@ from server.calls.api import CALL_HUB, CHATS, JOIN_KEY, TURN_SECRET
 from server.calls.demo import DEMO_KEY
 from server.calls.service import CALLS, Calls
 from server.clock import Clock, utc_now
+from server.cluster.nodes import CLUSTER, Cluster
 from server.config import CONFIG, Config
 from server.conversations import api as conversations_api
 from server.conversations import live as conversations_live
@@ -48,7 +49,13 @@ from server.http.errors import HTML_ERRORS, error_middleware
 from server.http.headers import security_headers
 from server.http.requests import PROXIES, Proxies
 from server.http.routes import add_routes
-from server.http.security import LOGINS, csrf_middleware, install_sessions, user_middleware
+from server.http.security import (
+    LOGINS,
+    SITE_ORIGINS,
+    csrf_middleware,
+    install_sessions,
+    user_middleware,
+)
 from server.http.templating import TEMPLATES, Templates
 from server.keys import derive, load_or_create
 from server.live import LIVE, LiveHub, menu_badges
@@ -141,11 +148,13 @@ def create_app(
     app[RECORDINGS] = recordings
 
     async def sweep() -> None:
-        await bookings.expire_holds()
-        await accounts.purge_sessions()
-        await money.reconcile()
-        await payouts.weekly_batch()
-        await recordings.sweep()  # retention: at most once an hour
+        async with db.job_lock("sweep") as mine:  # of several nodes, one at a time
+            if mine:
+                await bookings.expire_holds()
+                await accounts.purge_sessions()
+                await money.reconcile()
+                await payouts.weekly_batch()
+                await recordings.sweep()  # retention: at most once an hour
         app[METRICS].bookings_due_without_room.set(await calls.due_without_room())
         app[METRICS].job_done("sweep")
 
@@ -167,6 +176,17 @@ def create_app(
         recording=config.recording,
         recording_dir=config.recording_dir,
     )
+    cluster = Cluster(
+        db,
+        config.cluster,
+        url=config.public_url,
+        ice_addresses=config.media.ice_addresses,
+        clock=clock,
+        open_calls=lambda: len(calls.rooms),
+    )
+    app[CLUSTER] = calls.cluster = cluster
+    app[SITE_ORIGINS] = cluster.origins
+    app.cleanup_ctx.append(lambda _app: cluster.run())
     live = LiveHub()
     app[LIVE] = live
     notifications = Notifications(

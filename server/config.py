@@ -19,6 +19,7 @@ from aiohttp import web
 
 from billing.config import BillingSettings
 from media.config import CallSettings, MediaSettings, RecordingSettings
+from server.cluster.config import ClusterSettings
 from server.settings_loader import ConfigError, build_section, unknown_variables
 from signaling.config import SignalingSettings
 from turn.config import TurnSettings
@@ -145,6 +146,7 @@ SECTIONS: dict[str, type] = {
     "metrics": MetricsSettings,
     "email": EmailSettings,
     "notifications": NotificationSettings,
+    "cluster": ClusterSettings,
 }
 
 
@@ -163,6 +165,7 @@ class Config:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -6,10 +6,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 
 from server.calls.service import CALLS, CallUnavailable
+from server.cluster.nodes import CLUSTER
 from server.config import CONFIG
 from server.db.models import Booking
 from server.http.errors import ApiError
@@ -41,6 +43,7 @@ class IceServer:
 class JoinInfo:
     booking_id: int
     role: str
+    node: str  # the node holding the call; ws_url reaches it
     ws_url: str
     token: str
     ice_servers: list[IceServer]
@@ -85,11 +88,14 @@ async def join_info(request: web.Request) -> web.Response:
     token = sign(
         request.app[JOIN_KEY], JoinClaims(booking.id, user.id, role, int(expires.timestamp()))
     )
-    ws_base = base_url(request).replace("http", "ws", 1)
+    # The node holding this call (this one, unless several share the database).
+    placed = await request.app[CLUSTER].place(booking.id)
+    ws_base = (base_url(request) if placed.here else placed.url).replace("http", "ws", 1)
     info = {
         "booking_id": booking.id,
         "role": role,
-        "ws_url": f"{ws_base}/ws/call/{booking.id}?token={token}",
+        "node": placed.node,
+        "ws_url": f"{ws_base}/ws/call/{booking.id}?token={token}&node={quote(placed.node)}",
         "token": token,
         "ice_servers": ice_servers_for(request, user.id, calls.projected_end(booking)),
         "starts_at": iso(booking.starts_at),
@@ -132,7 +138,10 @@ def ice_servers_for(request: web.Request, user_id: int, call_end: datetime) -> l
     kind="websocket",
     errors=(401, 403, 404, 409, 503),
     login=True,
-    query=(QueryParam("token", "The token from the join endpoint", required=True),),
+    query=(
+        QueryParam("token", "The token from the join endpoint", required=True),
+        QueryParam("node", "The node holding the call, for a front that routes by it"),
+    ),
 )
 async def call_socket(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
@@ -155,6 +164,12 @@ async def call_socket(request: web.Request) -> web.StreamResponse:
         role = calls.check_joinable(booking, user.id)
     except CallUnavailable as exc:
         raise unavailable(exc) from None
+
+    placed = await request.app[CLUSTER].place(booking.id)
+    if not placed.here:
+        raise ApiError(
+            409, "wrong_node", f"this call is on node {placed.node}: ask for the join details again"
+        )
 
     config = request.app[CONFIG]
     ws = web.WebSocketResponse(max_msg_size=config.signaling.max_message_bytes, heartbeat=20)

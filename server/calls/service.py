@@ -26,6 +26,7 @@ from media.workers.pool import WorkerPool
 from media.workers.proxy import RemoteRoom
 from media.workers.wire import EndRule
 from server.clock import Clock
+from server.cluster.nodes import Cluster
 from server.db import events
 from server.db.engine import Database, log_failure
 from server.db.models import Booking, MentorProfile, call_outcome
@@ -92,6 +93,7 @@ class Calls:
         self._sleep = sleep
         self.loop_lag_ms = 0.0
         self.stopping = False  # set on shutdown: no new joins, the pages retry elsewhere/later
+        self.cluster: Cluster | None = None  # the nodes sharing the database (server/cluster)
 
     async def booking(self, booking_id: int) -> Booking | None:
         async with self.db.read() as s:
@@ -277,8 +279,10 @@ class Calls:
             if room is not None:
                 await room.close("time_up")
                 continue
-            async with self.db.write() as s:
-                stored = await s.get(Booking, booking.id)
+            if self.cluster is not None and await self.cluster.held_elsewhere(booking.id):
+                continue  # a live node holds this call: its room ends it
+            async with self.db.write() as s:  # locked: of several nodes, one settles it
+                stored = await s.get(Booking, booking.id, with_for_update=True)
                 if stored is None or stored.call_ended_at is not None:
                     continue
                 self._finish(s, stored, stored.call_ends_at or self.latest_end(stored), "time_up")

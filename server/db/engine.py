@@ -8,6 +8,7 @@ with BEGIN IMMEDIATE so two writers queue on the lock instead of failing half-wa
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -76,6 +77,25 @@ class Database:
                     yield session
             finally:
                 _WRITING.reset(token)
+
+    @asynccontextmanager
+    async def job_lock(self, name: str) -> AsyncIterator[bool]:
+        """Whether this process may run the job `name` now. On PostgreSQL, a session advisory
+        lock: one node at a time runs it, and a node that dies lets go with its connection.
+        SQLite serves one node, which always may."""
+        if self.is_sqlite:
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        async with self.engine.connect() as conn:
+            mine = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            await conn.commit()
+            try:
+                yield mine
+            finally:
+                if mine:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    await conn.commit()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

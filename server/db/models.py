@@ -566,3 +566,29 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(String(1000), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Node(Base):
+    """A server process sharing this database ([cluster]): alive while its heartbeat is fresh."""
+
+    __tablename__ = "nodes"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    url: Mapped[str] = mapped_column(String(300))  # where pages reach its call sockets
+    ice_addresses: Mapped[str] = mapped_column(String(300), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    open_calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallPlacement(Base):
+    """Which node holds a booking's call. Written by the first join (one row per booking, so
+    simultaneous first joins agree); its lease is the node's heartbeat: when the node is dead,
+    the next join moves the call to a live one."""
+
+    __tablename__ = "call_placements"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(100), index=True)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    moves: Mapped[int] = mapped_column(Integer, default=0)  # times it left a dead node

@@ -42,6 +42,8 @@ class LoginStore(Protocol):
 
 LOGINS = web.AppKey("logins", LoginStore)
 CSRF_EXEMPT = web.AppKey("csrf_exempt", set[str])
+# More origins that are this site (the nodes sharing its database), kept up to date in place.
+SITE_ORIGINS = web.AppKey("site_origins", set[str])
 USER = web.RequestKey("user", "User | None")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 COOKIE_NAME = "micromentor"
@@ -177,4 +179,6 @@ def same_origin(request: web.Request) -> bool:
     if configured:
         parts = urlsplit(configured)
         allowed.add(f"{parts.scheme}://{parts.netloc}")
-    return origin in allowed
+    # With several nodes, a page served by one opens its call socket on the node holding the
+    # call: the live nodes' own URLs are this site too.
+    return origin in allowed or origin in request.app.get(SITE_ORIGINS, ())

@@ -1,0 +1,1 @@
+"""Several nodes on one PostgreSQL: the node registry, where each call lives, jobs run once."""
