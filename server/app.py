@@ -219,11 +219,15 @@ def create_app(
     app[RECORDS] = Records(db)
     app[REPORTS] = Reports(db, clock=clock)
     app[METRICS] = Metrics(calls.rooms, calls.workers)
+    app[METRICS].cluster_nodes.set_function(lambda: cluster.live_count)
     app[CALLS] = calls
     app[CALL_HUB] = CallHub()
     app[JOIN_KEY] = derive(secret, "join token")
     app[DEMO_KEY] = derive(secret, "demo login")
     app.cleanup_ctx.append(lambda _app: calls.run())
+    # Stopping: first leave the cluster, so the pages' retries place their calls on a live
+    # node at once, then end this node's calls (server_shutdown: the pages retry).
+    app.on_shutdown.append(lambda _app: cluster.leave())
     app.on_shutdown.append(lambda _app: calls.shutdown())
     app.on_shutdown.append(lambda _app: live.close_all())
 

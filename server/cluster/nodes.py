@@ -61,6 +61,8 @@ class Cluster:
         self.clock = clock
         self._open_calls = open_calls
         self.origins: set[str] = set()  # the live nodes' URLs: pages may come from any of them
+        self.leaving = False
+        self.live_count = 0  # live nodes at the last heartbeat (a metric)
 
     # -- the registry ----------------------------------------------------------------------
 
@@ -80,6 +82,8 @@ class Cluster:
         await self._refresh_origins()
 
     async def heartbeat(self) -> None:
+        if self.leaving:
+            return
         async with self.db.write() as s:
             await s.execute(
                 update(Node)
@@ -90,8 +94,12 @@ class Cluster:
 
     async def leave(self) -> None:
         """On a clean stop: this node is dead at once, so its calls move on their next join."""
-        async with self.db.write() as s:
-            await s.execute(delete(Node).where(Node.name == self.name))
+        self.leaving = True
+        try:
+            async with self.db.write() as s:
+                await s.execute(delete(Node).where(Node.name == self.name))
+        except Exception as exc:  # the database is away: the heartbeat will time out instead
+            log_failure(log, "leaving the cluster failed", exc)
 
     async def live_nodes(self) -> list[Node]:
         async with self.db.read() as s:
@@ -107,7 +115,7 @@ class Cluster:
         yield
         stop.set()
         await beats
-        with contextlib.suppress(Exception):
+        if not self.leaving:
             await self.leave()
 
     async def _beat(self, stop: asyncio.Event) -> None:
@@ -123,7 +131,9 @@ class Cluster:
                 log_failure(log, "the node heartbeat failed", exc)
 
     async def _refresh_origins(self) -> None:
-        live = {_origin(n.url) for n in await self.live_nodes()}
+        nodes = await self.live_nodes()
+        self.live_count = len(nodes)
+        live = {_origin(n.url) for n in nodes}
         self.origins.intersection_update(live)  # in place: the app holds this very set
         self.origins.update(live)
 

@@ -258,6 +258,11 @@ class Metrics:
             "[recording] min_free_mb: below it a recording refuses to start",
             registry=r,
         )
+        self.cluster_nodes = Gauge(
+            "micromentor_cluster_nodes_live",
+            "Nodes sharing this database whose heartbeat is fresh, as this node last saw them",
+            registry=r,
+        )
         r.register(MediaCollector(rooms, workers))
         self._job_done: dict[str, float] = {}
 
