@@ -63,7 +63,7 @@ from server.notifications import api as notifications_api
 from server.notifications import pages as notifications_pages
 from server.notifications.service import NOTIFICATIONS, Notifications
 from server.notifications.smtp import smtp_sender
-from server.operations import health, metrics_api
+from server.operations import health, heap, metrics_api
 from server.operations.metrics import METRICS, Metrics, http_metrics
 from server.payments import pages as payments_pages
 from server.payments import payments_api, payouts_api
@@ -157,6 +157,7 @@ def create_app(
                 await recordings.sweep()  # retention: at most once an hour
         app[METRICS].bookings_due_without_room.set(await calls.due_without_room())
         app[METRICS].job_done("sweep")
+        heap.trim()  # what ended calls freed goes back to the system
 
     turn_secret = config.turn.secret or load_or_create(config.data_dir / "turn_secret")
     app[TURN_SECRET] = turn_secret

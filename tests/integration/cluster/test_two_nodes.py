@@ -133,7 +133,7 @@ async def more_demo_bookings(at: NodeProcess, count: int) -> list[int]:
         await db.close()
 
 
-CALL_SECONDS = 40
+CALL_SECONDS = 25
 TIMEOUT_SECONDS = 3
 
 
