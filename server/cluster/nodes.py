@@ -74,6 +74,14 @@ class Cluster:
             if node is None:
                 node = Node(name=self.name, started_at=now)
                 s.add(node)
+            elif node.heartbeat_at >= now - self.timeout:
+                log.warning(
+                    "node %s (%s) had a heartbeat %.0f s ago: unless that was this node before a "
+                    "restart, two nodes share the name ([cluster] node_name must be unique)",
+                    self.name,
+                    node.url,
+                    (now - node.heartbeat_at).total_seconds(),
+                )
             node.url = self.url
             node.ice_addresses = ",".join(self.ice_addresses)
             node.started_at = now

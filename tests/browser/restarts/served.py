@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from playwright.async_api import Browser, Page
 
 from server.app import create_app
+from tests.browser.conftest import logged_in_page
+from tests.browser.test_call_page import join_call, video_flows, wait_for_state
 from tests.conftest import make_config
 from tests.support.booking import Site, book, first_slot, pay
 from tests.support.cli import ROOT, cli_env
-from tests.support.net import free_port
+from tests.support.net import free_port, until_healthy
 
 CALL_SECONDS = 45
 
@@ -55,16 +55,7 @@ def server(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[subproces
 
 
 async def serving(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, "the server exited"
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise AssertionError("the server did not come up")
+    await until_healthy(f"{base}/healthz", process)
 
 
 def booking_row(database: Path, booking_id: int) -> dict[str, Any]:
@@ -99,3 +90,17 @@ async def paid_booking_starting_now(data_dir: Path, aiohttp_server: Any, make_cl
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
         db.execute("UPDATE bookings SET starts_at = ? WHERE id = ?", (now, booking["id"]))
     return int(booking["id"])
+
+
+async def pages_in_call(browser: Browser, base: str, booking_id: int) -> list[Page]:
+    """The mentor's and the mentee's pages, joined, in the call and seeing each other."""
+    pages = [
+        await logged_in_page(browser, base, email, then=f"/call/{booking_id}")
+        for email in ("mentor@example.org", "mentee@example.org")
+    ]
+    for page in pages:
+        await join_call(page)
+    for page in pages:
+        await wait_for_state(page, "in_call")
+        await video_flows(page)
+    return pages

@@ -10,19 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import logged_in_page
 from tests.browser.restarts.served import (
     CALL_SECONDS,
     booking_row,
+    pages_in_call,
     paid_booking_starting_now,
     seconds_shown,
     server,
     server_env,
     serving,
 )
-from tests.browser.test_call_page import join_call, video_flows, wait_for_state
+from tests.browser.test_call_page import video_flows, wait_for_state
 
 pytestmark = pytest.mark.browser
 
@@ -37,15 +37,7 @@ async def test_a_killed_server_comes_back_into_the_same_call(
     database = data_dir / "micromentor.db"
     with server(tmp_path, env, log) as first:
         await serving(base, first)
-        url = f"/call/{booking_id}"
-        pages: list[Page] = []
-        for email in ("mentor@example.org", "mentee@example.org"):
-            pages.append(await logged_in_page(browser, base, email, then=url))
-        for page in pages:
-            await join_call(page)
-        for page in pages:
-            await wait_for_state(page, "in_call")
-            await video_flows(page)
+        pages = await pages_in_call(browser, base, booking_id)
         ends_at = booking_row(database, booking_id)["call_ends_at"]
         assert ends_at is not None
         first.send_signal(signal.SIGKILL)

@@ -17,17 +17,17 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import logged_in_page
 from tests.browser.restarts.served import (
     booking_row,
+    pages_in_call,
     paid_booking_starting_now,
     server,
     server_env,
     serving,
 )
-from tests.browser.test_call_page import join_call, video_flows, wait_for_state
+from tests.browser.test_call_page import video_flows, wait_for_state
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -82,14 +82,7 @@ async def test_a_stopped_server_tells_the_pages_and_they_come_back(
     database = data_dir / "micromentor.db"
     with server(tmp_path, env, log) as first:
         await serving(base, first)
-        pages: list[Page] = []
-        for email in ("mentor@example.org", "mentee@example.org"):
-            pages.append(await logged_in_page(browser, base, email, then=f"/call/{booking_id}"))
-        for page in pages:
-            await join_call(page)
-        for page in pages:
-            await wait_for_state(page, "in_call")
-            await video_flows(page)
+        pages = await pages_in_call(browser, base, booking_id)
         ends_at = booking_row(database, booking_id)["call_ends_at"]
         assert ends_at is not None
 

@@ -7,7 +7,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import aiohttp
 
 from tests.support.cli import ROOT, cli_env, run_cli
 from tests.support.media import TestPeer
-from tests.support.net import free_port
+from tests.support.net import free_port, until_healthy
 
 SECRET = "a secret key every node of the test cluster shares"
 
@@ -48,16 +47,9 @@ class NodeProcess:
 
     async def serving(self) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, self.log.read_text()[-2000:]
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"{self.base}/healthz") as response:
-                        if response.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"node {self.name} did not come up")
+        await until_healthy(
+            f"{self.base}/healthz", self.process, why_not=lambda: self.log.read_text()[-2000:]
+        )
 
 
 def node(

@@ -7,16 +7,14 @@ import asyncio
 import contextlib
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from tests.integration.cluster.nodes import NodeProcess, Side, demo_call, join, node, running
 from tests.support.media import Clip, TestPeer, wait_for
-from tests.support.net import free_port
+from tests.support.net import free_port, until_healthy
 from tests.support.postgres import fresh_database, postgres_bin
 
 pytestmark = [
@@ -69,19 +67,6 @@ def haproxy(config: Path) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=10)
 
 
-async def serving(front: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{front}/healthz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.2)
-    raise AssertionError("HAProxy did not come up")
-
-
 async def test_a_call_through_haproxy_in_front_of_two_nodes(
     postgres: str,
     tmp_path: Path,
@@ -105,7 +90,7 @@ async def test_a_call_through_haproxy_in_front_of_two_nodes(
         await a.serving()
         b.start()
         await b.serving()
-        await serving(front, proxy)
+        await until_healthy(f"{front}/healthz", proxy, seconds=20)
         await asyncio.sleep(1.5)  # both pass a health check: round robin uses both
         demo = demo_call(a)
         sides = [await Side.log_in(front, demo["urls"][r]) for r in ("mentor", "mentee")]
