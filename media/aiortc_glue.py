@@ -277,7 +277,15 @@ def _hook_connection(dtls: RTCDtlsTransport) -> None:
                 refuse(srtp, ssrc)
                 return
             rtcp_ssrcs.add(ssrc)
-        background.spawn(dtls._handle_rtcp_data(plain))  # aiortc's, guarded (_guard_parsing)
+        background.spawn(handle_rtcp(plain))
+
+    async def handle_rtcp(plain: bytes) -> None:
+        """aiortc's parsing and handlers, which catch only ValueError: a struct.error from a
+        malformed packet, or an error from handling an odd one, is a drop, not a traceback."""
+        try:
+            await dtls._handle_rtcp_data(plain)
+        except Exception:
+            DROPPED.add("rtcp_malformed")
 
     def data_received(data: bytes, component: int) -> None:
         srtp = dtls._rx_srtp
@@ -314,35 +322,11 @@ def _hook_connection(dtls: RTCDtlsTransport) -> None:
         receiver.on_rtp(packet)
 
     connection.data_received = data_received  # type: ignore[method-assign]
-    _guard_parsing(dtls)
     # Every datagram on a host socket gets a first look before aioice's (media/ports/guard.py):
     # junk is dropped and counted, and media skips aioice's attempt to parse it as STUN.
     for protocol in connection._protocols:
         if type(protocol) is StunProtocol:
             guard_socket(protocol, connection, data_received)
-
-
-def _guard_parsing(dtls: RTCDtlsTransport) -> None:
-    """aiortc parses RTCP (and RTP before the fast path is set up) in the DTLS transport's own
-    task, and catches only ValueError: a struct.error from a malformed packet, or an error from
-    handling an odd one, would end that task and the participant's media with it. Here such
-    a packet is dropped and counted instead."""
-    rtcp, rtp = dtls._handle_rtcp_data, dtls._handle_rtp_data
-
-    async def handle_rtcp_data(data: bytes) -> None:
-        try:
-            await rtcp(data)
-        except Exception:
-            DROPPED.add("rtcp_malformed")
-
-    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
-        try:
-            await rtp(data, arrival_time_ms)
-        except Exception:
-            DROPPED.add("rtp_malformed")
-
-    dtls._handle_rtcp_data = handle_rtcp_data  # type: ignore[method-assign]
-    dtls._handle_rtp_data = handle_rtp_data  # type: ignore[method-assign]
 
 
 # -- sending ---------------------------------------------------------------------------------

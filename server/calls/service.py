@@ -29,10 +29,9 @@ from server.clock import Clock
 from server.cluster.nodes import Cluster
 from server.db import events
 from server.db.engine import Database, log_failure
-from server.db.models import Booking, MentorProfile, call_outcome
+from server.db.models import JOINABLE, Booking, MentorProfile, call_outcome
 
 log = logging.getLogger("micromentor.calls")
-JOINABLE = ("confirmed", "in_call")
 Outcome = Literal["completed", "mentor_no_show", "mentee_no_show"]  # call_outcome()
 
 

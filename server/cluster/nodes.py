@@ -27,10 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from server.clock import Clock
 from server.cluster.config import ClusterSettings
 from server.db.engine import Database, log_failure
-from server.db.models import Booking, CallPlacement, Node
+from server.db.models import JOINABLE, Booking, CallPlacement, Node
 
 log = logging.getLogger("micromentor.cluster")
-OPEN = ("confirmed", "in_call")
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ class Cluster:
                     await s.execute(
                         select(CallPlacement.node, func.count())
                         .join(Booking, Booking.id == CallPlacement.booking_id)
-                        .where(Booking.status.in_(OPEN), Booking.call_ended_at.is_(None))
+                        .where(Booking.status.in_(JOINABLE), Booking.call_ended_at.is_(None))
                         .group_by(CallPlacement.node)
                     )
                 ).all()

@@ -113,6 +113,8 @@ class SignUp(Base):
 # Bookings that hold their time: nobody else may book it.
 LIVE_STATUSES = ("pending_payment", "confirmed", "in_call")
 LIVE_CONDITION = "status IN ('pending_payment', 'confirmed', 'in_call')"
+# Bookings whose call may be joined (and whose call, once placed, is open on a node).
+JOINABLE = ("confirmed", "in_call")
 BOOKING_STATUSES = (
     "pending_payment",
     "confirmed",
