@@ -6,7 +6,8 @@ import contextlib
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,46 @@ from tests.support.net import free_port, until_healthy
 CALL_SECONDS = 45
 
 
-def server_env(tmp_path: Path) -> tuple[str, dict[str, str]]:
-    """The base URL and environment of a server on a free port whose calls last CALL_SECONDS."""
+@dataclass
+class Served:
+    """A paid booking starting now, and how to run `python -m server serve` for it as an
+    operator does (on a free port, calls of CALL_SECONDS), in `tmp_path`."""
+
+    booking_id: int
+    base: str
+    env: dict[str, str]
+    log: Path
+    database: Path
+
+    def start(self) -> subprocess.Popen[bytes]:
+        with self.log.open("ab") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "server", "serve"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
+            )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[subprocess.Popen[bytes]]:
+        """The server started and answering /healthz; killed with SIGKILL at the end."""
+        process = self.start()
+        try:
+            await until_healthy(f"{self.base}/healthz", process)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+
+    def row(self) -> dict[str, Any]:
+        return booking_row(self.database, self.booking_id)
+
+
+async def served(tmp_path: Path, aiohttp_server: Any, make_client: Any) -> Served:
+    data_dir = tmp_path / "var"  # what cli_env gives the server
+    booking_id = await paid_booking_starting_now(data_dir, aiohttp_server, make_client)
     port = free_port()
     env = cli_env(
         tmp_path,
@@ -36,26 +75,8 @@ def server_env(tmp_path: Path) -> tuple[str, dict[str, str]]:
         MICROMENTOR_CALLS_MIN_COMPLETED_SECONDS="10",
         MICROMENTOR_SERVER_LOG_LEVEL="warning",
     )
-    return f"http://127.0.0.1:{port}", env
-
-
-@contextlib.contextmanager
-def server(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m server serve` as an operator runs it; killed with SIGKILL at the end."""
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-
-
-async def serving(base: str, process: subprocess.Popen[bytes]) -> None:
-    await until_healthy(f"{base}/healthz", process)
+    base = f"http://127.0.0.1:{port}"
+    return Served(booking_id, base, env, tmp_path / "server.log", data_dir / "micromentor.db")
 
 
 def booking_row(database: Path, booking_id: int) -> dict[str, Any]:

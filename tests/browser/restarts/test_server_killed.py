@@ -12,16 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.restarts.served import (
-    CALL_SECONDS,
-    booking_row,
-    pages_in_call,
-    paid_booking_starting_now,
-    seconds_shown,
-    server,
-    server_env,
-    serving,
-)
+from tests.browser.restarts.served import CALL_SECONDS, pages_in_call, seconds_shown, served
 from tests.browser.test_call_page import video_flows, wait_for_state
 
 pytestmark = pytest.mark.browser
@@ -30,25 +21,19 @@ pytestmark = pytest.mark.browser
 async def test_a_killed_server_comes_back_into_the_same_call(
     browser: Browser, aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path, shots: Path
 ) -> None:
-    data_dir = tmp_path / "var"  # what cli_env gives the server
-    booking_id = await paid_booking_starting_now(data_dir, aiohttp_server, aiohttp_client)
-    base, env = server_env(tmp_path)
-    log = tmp_path / "server.log"
-    database = data_dir / "micromentor.db"
-    with server(tmp_path, env, log) as first:
-        await serving(base, first)
-        pages = await pages_in_call(browser, base, booking_id)
-        ends_at = booking_row(database, booking_id)["call_ends_at"]
+    run = await served(tmp_path, aiohttp_server, aiohttp_client)
+    async with run.running() as first:
+        pages = await pages_in_call(browser, run.base, run.booking_id)
+        ends_at = run.row()["call_ends_at"]
         assert ends_at is not None
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
 
-    with server(tmp_path, env, log) as second:
-        await serving(base, second)
+    async with run.running():
         for page in pages:  # each page sees the socket drop and comes back by itself
             await wait_for_state(page, "in_call")
             await video_flows(page)
-        assert booking_row(database, booking_id)["call_ends_at"] == ends_at
+        assert run.row()["call_ends_at"] == ends_at
         end = datetime.fromisoformat(ends_at).replace(tzinfo=UTC)
         for page in pages:
             shown = seconds_shown(await page.locator("#countdown").inner_text())
@@ -60,9 +45,9 @@ async def test_a_killed_server_comes_back_into_the_same_call(
             await expect(page.get_by_role("heading", name="The call has ended")).to_be_visible(
                 timeout=(CALL_SECONDS + 15) * 1000
             )
-        row = booking_row(database, booking_id)
+        row = run.row()
         assert row["status"] == "completed", row
         assert row["settled"] == 1 and row["ledger_sum"] == 0, row
-    assert "Traceback" not in log.read_text(errors="replace")
+    assert "Traceback" not in run.log.read_text(errors="replace")
     for page in pages:
         await page.context.close()

@@ -19,14 +19,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.restarts.served import (
-    booking_row,
-    pages_in_call,
-    paid_booking_starting_now,
-    server,
-    server_env,
-    serving,
-)
+from tests.browser.restarts.served import pages_in_call, served
 from tests.browser.test_call_page import video_flows, wait_for_state
 from tests.conftest import PASSWORD
 
@@ -75,18 +68,14 @@ def refuses_connections(base: str) -> bool:
 async def test_a_stopped_server_tells_the_pages_and_they_come_back(
     browser: Browser, aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path, shots: Path
 ) -> None:
-    data_dir = tmp_path / "var"  # what cli_env gives the server
-    booking_id = await paid_booking_starting_now(data_dir, aiohttp_server, aiohttp_client)
-    base, env = server_env(tmp_path)
-    log = tmp_path / "server.log"
-    database = data_dir / "micromentor.db"
-    with server(tmp_path, env, log) as first:
-        await serving(base, first)
-        pages = await pages_in_call(browser, base, booking_id)
-        ends_at = booking_row(database, booking_id)["call_ends_at"]
+    run = await served(tmp_path, aiohttp_server, aiohttp_client)
+    base = run.base
+    async with run.running() as first:
+        pages = await pages_in_call(browser, base, run.booking_id)
+        ends_at = run.row()["call_ends_at"]
         assert ends_at is not None
 
-        with database_locked(database):
+        with database_locked(run.database):
             login = await login_in_flight(base)
             first.send_signal(signal.SIGTERM)
             await asyncio.sleep(1)
@@ -98,17 +87,16 @@ async def test_a_stopped_server_tells_the_pages_and_they_come_back(
             await expect(restarting).to_be_visible()
         await pages[0].screenshot(path=str(shots / "restart-server-stopping.png"))
         assert await asyncio.to_thread(first.wait, 20) == 0
-        row = booking_row(database, booking_id)
+        row = run.row()
         assert (row["status"], row["call_ended_at"], row["settled"]) == ("in_call", None, 0)
 
-    with server(tmp_path, env, log) as second:
-        await serving(base, second)
+    async with run.running():
         for page in pages:  # the pages were retrying: they come back by themselves
             await wait_for_state(page, "in_call")
             await video_flows(page)
             await expect(page.get_by_text("The server is restarting")).to_have_count(0)
-        assert booking_row(database, booking_id)["call_ends_at"] == ends_at
-    text = log.read_text(errors="replace")
+        assert run.row()["call_ends_at"] == ends_at
+    text = run.log.read_text(errors="replace")
     assert "Traceback" not in text, text[-3000:]
     for page in pages:
         await page.context.close()
