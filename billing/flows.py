@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from billing.ledger import (
+    REFUNDS,
     SplitRules,
     Transaction,
     capture,
@@ -19,6 +20,8 @@ from billing.ledger import (
     refund,
     refund_paid,
     settle,
+    sponsor,
+    sponsor_capture,
 )
 
 MoneyState = Literal["unpaid", "held", "settled", "refunded"]
@@ -35,6 +38,7 @@ class BookingMoney:
     refund_paise: int = 0
     refund_paid: bool = False
     bookable: bool = True  # False once the booking expired or was cancelled before payment
+    sponsor_id: int | None = None  # a free call or credit: this sponsor wallet paid, not a card
 
 
 def on_payment(
@@ -50,6 +54,18 @@ def on_payment(
         refunded, more = _refund(held, amount, rules)
         return refunded, posted + more
     return held, posted
+
+
+def on_sponsored(
+    money: BookingMoney, sponsor_id: int, rules: SplitRules
+) -> tuple[BookingMoney, list[Transaction]]:
+    """A free call or credit: the sponsor wallet pays the booking's price into escrow. From
+    here the booking's money moves exactly as a card payment's would, except that a refund
+    goes back to the sponsor wallet."""
+    if money.state != "unpaid" or money.payment_id is not None or not money.bookable:
+        raise ValueError("only a bookable, unpaid booking can be sponsored")
+    held = replace(money, state="held", sponsor_id=sponsor_id, paid_paise=money.price_paise)
+    return held, [sponsor_capture(money.booking_id, sponsor_id, money.price_paise)]
 
 
 def on_cancel(
@@ -118,6 +134,7 @@ def on_dispute_refund(money: BookingMoney, amount: int, rules: SplitRules) -> li
 def _refund(
     money: BookingMoney, amount: int, rules: SplitRules
 ) -> tuple[BookingMoney, list[Transaction]]:
+    to = sponsor(money.sponsor_id) if money.sponsor_id is not None else REFUNDS
     return replace(money, state="refunded", refund_paise=amount), [
-        refund(money.booking_id, money.mentor_id, money.paid_paise, amount, rules)
+        refund(money.booking_id, money.mentor_id, money.paid_paise, amount, rules, to)
     ]

@@ -20,6 +20,8 @@ GST_PAYABLE = "gst_payable"
 TDS_PAYABLE = "tds_payable"
 REFUNDS = "refunds"  # refunds owed to mentees, until the gateway has paid them out
 PAYOUTS = "payouts"  # payouts owed to mentors, until the bank transfer is made
+# Money institutions sent us to fund their sponsor wallets (bank transfers recorded by hand).
+SPONSOR_DEPOSITS = "sponsor_deposits"
 
 
 def escrow(booking_id: int) -> str:
@@ -29,6 +31,11 @@ def escrow(booking_id: int) -> str:
 
 def wallet(mentor_id: int) -> str:
     return f"wallet:{mentor_id}"
+
+
+def sponsor(sponsor_id: int) -> str:
+    """An institution's sponsor wallet: what pays its students' free calls and credits."""
+    return f"sponsor:{sponsor_id}"
 
 
 class UnbalancedTransaction(ValueError):
@@ -84,6 +91,26 @@ def capture(booking_id: int, payment_id: str, amount: int) -> Transaction:
     )
 
 
+def sponsor_topup(topup_id: int, sponsor_id: int, amount: int) -> Transaction:
+    """An institution's recorded transfer funds its sponsor wallet."""
+    return _transaction(
+        f"sponsor_topup:{topup_id}",
+        "sponsor_topup",
+        (SPONSOR_DEPOSITS, -amount),
+        (sponsor(sponsor_id), amount),
+    )
+
+
+def sponsor_capture(booking_id: int, sponsor_id: int, amount: int) -> Transaction:
+    """A free call or credit: the sponsor wallet pays the booking's escrow, as a card would."""
+    return _transaction(
+        f"sponsor_capture:{booking_id}",
+        "sponsor_capture",
+        (sponsor(sponsor_id), -amount),
+        (escrow(booking_id), amount),
+    )
+
+
 def settle(
     booking_id: int, mentor_id: int, amount: int, rules: SplitRules, kind: str = "settle"
 ) -> Transaction:
@@ -100,16 +127,22 @@ def settle(
 
 
 def refund(
-    booking_id: int, mentor_id: int, paid: int, refund_amount: int, rules: SplitRules
+    booking_id: int,
+    mentor_id: int,
+    paid: int,
+    refund_amount: int,
+    rules: SplitRules,
+    to: str = REFUNDS,
 ) -> Transaction:
-    """Part or all of the escrow is owed back to the mentee; what is kept is split as earned."""
+    """Part or all of the escrow is owed back to whoever paid (the mentee through `refunds`, or
+    a sponsor wallet); what is kept is split as earned."""
     kept = paid - refund_amount
     mentor, platform, gst = rules.split(kept)
     return _transaction(
         f"refund:{booking_id}",
         "refund",
         (escrow(booking_id), -paid),
-        (REFUNDS, refund_amount),
+        (to, refund_amount),
         (wallet(mentor_id), mentor),
         (PLATFORM_REVENUE, platform),
         (GST_PAYABLE, gst),

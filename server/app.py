@@ -25,7 +25,7 @@ from server.admin.reports import REPORTS, Reports
 from server.admin.users import USER_ADMIN, UserAdmin
 from server.booking import bookings_api, mentors_api
 from server.booking import pages as booking_pages
-from server.booking.bookings import BOOKINGS, CHECKOUT, JOIN_EARLY, Bookings
+from server.booking.bookings import BOOKINGS, CHECKOUT, JOIN_EARLY, SPONSORSHIP, Bookings
 from server.booking.mentors import MENTORS, Mentors
 from server.calls import api as calls_api
 from server.calls import pages as calls_pages
@@ -39,6 +39,9 @@ from server.conversations import api as conversations_api
 from server.conversations import live as conversations_live
 from server.conversations import pages as conversations_pages
 from server.conversations.service import CONVERSATIONS, Conversations
+from server.credits import api as credits_api
+from server.credits import pages as credits_pages
+from server.credits.service import CREDITS, Credits
 from server.db.engine import DATABASE, Database
 from server.db.migrate import upgrade
 from server.disputes import api as disputes_api
@@ -139,6 +142,18 @@ def create_app(
     )
     app[MONEY] = money
     app[CHECKOUT] = money
+    credits = Credits(
+        db,
+        money,
+        config.credits,
+        config.accounts.campus_domains,
+        clock=clock,
+        base_url=config.public_url,
+        sender=config.email.from_address,
+    )
+    app[CREDITS] = credits
+    app[SPONSORSHIP] = credits  # free calls and credits pay bookings instead of a card
+    templates.hooks.append(credits_pages.credits_of_viewer)
 
     payouts = Payouts(money, config.billing, derive(secret, "payout details"), clock=clock)
     app[PAYOUTS] = payouts
@@ -245,6 +260,8 @@ def create_app(
             *payments_api.routes,
             *payouts_api.routes,
             *payments_pages.routes,
+            *credits_api.routes,
+            *credits_pages.routes,
             *calls_api.routes,
             *calls_pages.routes,
             *conversations_api.routes,

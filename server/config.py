@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from aiohttp import web
 from billing.config import BillingSettings
 from media.config import CallSettings, MediaSettings, RecordingSettings
 from server.cluster.config import ClusterSettings
+from server.credits.config import CreditSettings
 from server.settings_loader import ConfigError, build_section, unknown_variables
 from signaling.config import SignalingSettings
 from turn.config import TurnSettings
@@ -85,6 +87,21 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    # Email domains of the campus: a student who confirms an address on one (or a subdomain)
+    # gets the free calls or credits of the sponsor covering it.
+    campus_domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for domain in self.campus_domains:
+            if not DOMAIN.match(domain):
+                raise ValueError(f"campus_domains: {domain!r} is not a domain like campus.edu")
+
+
+DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+
+
+@dataclass(frozen=True)
 class BookingSettings:
     buffer_minutes: int = field(default=5, metadata={"min": 0, "max": 240})
     min_notice_minutes: int = field(default=30, metadata={"min": 0})
@@ -136,6 +153,7 @@ SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "database": DatabaseSettings,
     "auth": AuthSettings,
+    "accounts": AccountSettings,
     "calls": CallSettings,
     "media": MediaSettings,
     "recording": RecordingSettings,
@@ -147,6 +165,7 @@ SECTIONS: dict[str, type] = {
     "email": EmailSettings,
     "notifications": NotificationSettings,
     "cluster": ClusterSettings,
+    "credits": CreditSettings,
 }
 
 
@@ -155,6 +174,7 @@ class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
     calls: CallSettings = field(default_factory=CallSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
@@ -166,6 +186,7 @@ class Config:
     email: EmailSettings = field(default_factory=EmailSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    credits: CreditSettings = field(default_factory=CreditSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -178,7 +178,10 @@ def _minutes(exc: LoginThrottled | SignUpsThrottled) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-ACCOUNT_DONE = {"password": "Your password is changed. Every other device is logged out."}
+ACCOUNT_DONE = {
+    "password": "Your password is changed. Every other device is logged out.",
+    "campus": "A confirmation link is on its way to your campus address: open it to confirm.",
+}
 
 
 @routes.page("/account", "Your account: change the password, log out everywhere", login=True)

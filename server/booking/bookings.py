@@ -67,6 +67,13 @@ class NewBooking:
         default=False,
         metadata={"description": "ask for a recording; 409 when the mentor turned it off"},
     )
+    pay_with: Literal["card", "sponsored"] = field(
+        default="card",
+        metadata={
+            "description": "card: answer with a payment order; sponsored: use one of your "
+            "free calls or credits (409 when you have none) and the booking is confirmed"
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -632,5 +639,18 @@ class Checkout(Protocol):
 
 
 BOOKINGS = web.AppKey("bookings", Bookings)
+
+
+class Sponsorship(Protocol):
+    """What booking needs of free calls and credits: `check` refuses (a 409 ApiError) a mentee
+    who cannot use one now; `cover` pays the new booking from their sponsor and confirms it,
+    answering what the client shows next. The credits domain provides it."""
+
+    async def check(self, user: User) -> None: ...
+
+    async def cover(self, booking: Booking) -> dict[str, Any]: ...
+
+
 CHECKOUT = web.AppKey("checkout", Checkout)
+SPONSORSHIP = web.AppKey("sponsorship", Sponsorship)
 JOIN_EARLY = web.AppKey("join_early", timedelta)

@@ -15,6 +15,7 @@ from server.booking.bookings import (
     BOOKINGS,
     CHECKOUT,
     JOIN_EARLY,
+    SPONSORSHIP,
     Cancellation,
     Decision,
     NewBooking,
@@ -65,12 +66,30 @@ class BookingQuery:
 )
 async def create_booking(request: web.Request) -> web.Response:
     user = require_user(request)
-    booking = await request.app[BOOKINGS].create(user, await read_body(request, NewBooking))
-    body = {
-        "booking": booking_json(booking, request.app[JOIN_EARLY]),
-        **await open_order(request, booking),
-    }
+    fields = await read_body(request, NewBooking)
+    if fields.pay_with == "sponsored":
+        await request.app[SPONSORSHIP].check(user)  # before holding a slot it cannot pay
+    booking = await request.app[BOOKINGS].create(user, fields)
+    paid = (
+        await sponsored(request, booking)
+        if fields.pay_with == "sponsored"
+        else await open_order(request, booking)
+    )
+    body = {"booking": booking_json(booking, request.app[JOIN_EARLY]), **paid}
+    if "covered_by" in paid:
+        body["booking"] = booking_json(
+            await request.app[BOOKINGS].visible(user, booking.id), request.app[JOIN_EARLY]
+        )
     return web.json_response(body, status=201)
+
+
+async def sponsored(request: web.Request, booking: Booking) -> dict[str, Any]:
+    """A free call or credit pays the new booking; refused, its slot is released at once."""
+    try:
+        return await request.app[SPONSORSHIP].cover(booking)
+    except ApiError:
+        await request.app[BOOKINGS].release(booking.id)
+        raise
 
 
 async def open_order(request: web.Request, booking: Booking) -> dict[str, Any]:

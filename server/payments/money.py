@@ -70,6 +70,7 @@ def money_of(booking: Booking) -> flows.BookingMoney:
         paid_paise=booking.paid_paise,
         refund_paise=booking.refund_paise or 0,
         bookable=booking.status in BOOKABLE,
+        sponsor_id=booking.sponsor_id,
     )
 
 
@@ -77,6 +78,7 @@ def store_money(booking: Booking, money: flows.BookingMoney) -> None:
     booking.money_state = money.state
     booking.payment_id = money.payment_id
     booking.paid_paise = money.paid_paise
+    booking.sponsor_id = money.sponsor_id
     if money.state == "refunded":
         booking.refund_paise = money.refund_paise
 

@@ -34,6 +34,7 @@ DOMAINS = (
     "disputes",
     "recordings",
     "admin",
+    "credits",
 )
 # Plumbing that every domain may use and that never imports a domain.
 PLUMBING = ("http", "db")

@@ -1,0 +1,1 @@
+"""Free calls and credits: institutions sponsor their verified students' calls."""
