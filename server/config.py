@@ -21,7 +21,6 @@ from aiohttp import web
 from billing.config import BillingSettings
 from media.config import CallSettings, MediaSettings, RecordingSettings
 from server.cluster.config import ClusterSettings
-from server.credits.config import CreditSettings
 from server.settings_loader import ConfigError, build_section, unknown_variables
 from signaling.config import SignalingSettings
 from turn.config import TurnSettings
@@ -86,6 +85,10 @@ class AuthSettings:
     registration_window_seconds: int = field(default=3600, metadata={"min": 1})
 
 
+# A campus email domain: lower-case labels and a top-level domain, like cs.campus.edu.
+DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+
+
 @dataclass(frozen=True)
 class AccountSettings:
     # Email domains of the campus: a student who confirms an address on one (or a subdomain)
@@ -98,7 +101,14 @@ class AccountSettings:
                 raise ValueError(f"campus_domains: {domain!r} is not a domain like campus.edu")
 
 
-DOMAIN = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+@dataclass(frozen=True)
+class CreditSettings:
+    # Free calls each verified student gets per rolling window (a sponsor may change its own).
+    free_calls_per_week: int = field(default=2, metadata={"min": 0, "max": 100})
+    # The rolling window free calls are counted over, in days.
+    window_days: int = field(default=7, metadata={"min": 1, "max": 90})
+    # How long a campus address's confirmation link works, in hours.
+    link_hours: int = field(default=48, metadata={"min": 1, "max": 720})
 
 
 @dataclass(frozen=True)

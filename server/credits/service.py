@@ -28,8 +28,8 @@ from billing import flows
 from billing.ledger import sponsor, sponsor_topup
 from server.accounts.service import EMAIL_PATTERN, normalize_email
 from server.clock import Clock
+from server.config import CreditSettings
 from server.credits.allowance import Allowance, Rule, allowance
-from server.credits.config import CreditSettings
 from server.credits.tables import CampusAddress, CreditUse, Sponsor, SponsorTopUp
 from server.db import audit, events
 from server.db.engine import Database
