@@ -23,6 +23,8 @@ from server.admin import pages as admin_pages
 from server.admin.records import RECORDS, Records
 from server.admin.reports import REPORTS, Reports
 from server.admin.users import USER_ADMIN, UserAdmin
+from server.assistant import api as assistant_api
+from server.assistant.service import ASSISTANT, Assistant
 from server.booking import bookings_api, mentors_api
 from server.booking import pages as booking_pages
 from server.booking.bookings import BOOKINGS, CHECKOUT, JOIN_EARLY, SPONSORSHIP, Bookings
@@ -224,6 +226,12 @@ def create_app(
         live=live,
     )
     app[CONVERSATIONS] = conversations
+    assistant = Assistant(
+        db, config.assistant, conversations, clock=clock, key=derive(secret, "assistant draft")
+    )
+    app[ASSISTANT] = assistant
+    templates.env.globals["assistant_offers"] = assistant.offers  # none when it is off
+    app.on_cleanup.append(lambda _app: assistant.close())
     app[CHATS] = conversations  # the call's chat is the booking's conversation
     live.greeters.extend([conversations.unread_counts, notifications.unread_counts])
     app.cleanup_ctx.append(_notifications_worker)
@@ -259,6 +267,7 @@ def create_app(
             *booking_pages.routes,
             *payments_api.routes,
             *payouts_api.routes,
+            *assistant_api.routes,
             *payments_pages.routes,
             *credits_api.routes,
             *credits_pages.routes,

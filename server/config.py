@@ -159,6 +159,43 @@ class NotificationSettings:
     digest_minutes: int = field(default=30, metadata={"min": 1, "max": 10080})
 
 
+@dataclass(frozen=True)
+class AssistantSettings:
+    """[assistant]: the operator's own OpenAI-compatible model server, if it runs one
+    (server/assistant/). Here rather than in its package: server/config.py imports no domain."""
+
+    # The chat completions base URL (`{url}/chat/completions`); empty: the assistant is off.
+    url: str = ""
+    # The model name the server is asked for.
+    model: str = ""
+    # Sent as `Authorization: Bearer ...` when set.
+    api_key: str = ""
+    # How long to wait for the first words of a draft (and for each next piece), in seconds.
+    timeout_seconds: int = field(default=20, metadata={"min": 1, "max": 600})
+    # A whole draft never takes longer than this, in seconds.
+    total_seconds: int = field(default=120, metadata={"min": 1, "max": 3600})
+    # The most tokens one draft may have.
+    max_tokens: int = field(default=600, metadata={"min": 16, "max": 8192})
+    # Drafts one person may ask for in an hour.
+    drafts_per_hour: int = field(default=20, metadata={"min": 1, "max": 10000})
+
+    def __post_init__(self) -> None:
+        if self.url:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"url: must be an http:// or https:// URL, got {self.url!r}")
+        if self.url and not self.model:
+            raise ValueError("model: must name the model when url is set")
+
+    @property
+    def on(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def completions_url(self) -> str:
+        return self.url.rstrip("/") + "/chat/completions"
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerSettings,
     "database": DatabaseSettings,
@@ -176,6 +213,7 @@ SECTIONS: dict[str, type] = {
     "notifications": NotificationSettings,
     "cluster": ClusterSettings,
     "credits": CreditSettings,
+    "assistant": AssistantSettings,
 }
 
 
@@ -197,6 +235,7 @@ class Config:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     credits: CreditSettings = field(default_factory=CreditSettings)
+    assistant: AssistantSettings = field(default_factory=AssistantSettings)
 
     @property
     def data_dir(self) -> Path:

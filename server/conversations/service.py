@@ -197,9 +197,16 @@ class Conversations:
     # -- writing ---------------------------------------------------------------------------------
 
     async def send(
-        self, user: User, booking: Booking, text: str, upload: Upload | None = None
+        self,
+        user: User,
+        booking: Booking,
+        text: str,
+        upload: Upload | None = None,
+        *,
+        drafted_by_assistant: bool = False,
     ) -> Posted:
-        """Writes `user`'s message (and file) into a `visible` booking's conversation."""
+        """Writes `user`'s message (and file) into a `visible` booking's conversation;
+        `drafted_by_assistant` marks text the sender accepted from the assistant's draft."""
         text = text.strip()
         try:
             check_text(text, "text")
@@ -211,7 +218,15 @@ class Conversations:
             raise ApiError(
                 400, "invalid_field", f"must be at most {MAX_MESSAGE_CHARS} characters", "text"
             )
-        return await self._post(booking, user.id, text, self.clock(), upload=upload, limit=True)
+        return await self._post(
+            booking,
+            user.id,
+            text,
+            self.clock(),
+            upload=upload,
+            limit=True,
+            drafted_by_assistant=drafted_by_assistant,
+        )
 
     async def save_chat(self, room_id: str, role: str, text: str, at: datetime) -> None:
         """A line typed in the call (the call socket has its own rate limit)."""
@@ -230,13 +245,20 @@ class Conversations:
         *,
         upload: Upload | None,
         limit: bool,
+        drafted_by_assistant: bool = False,
     ) -> Posted:
         kept: Path | None = None
         try:
             async with self.db.write() as s:
                 if limit:
                     await self._check_rate(s, sender_id, at)
-                line = ChatLine(booking_id=booking.id, sender_id=sender_id, text=text, at=at)
+                line = ChatLine(
+                    booking_id=booking.id,
+                    sender_id=sender_id,
+                    text=text,
+                    at=at,
+                    drafted_by_assistant=drafted_by_assistant,
+                )
                 s.add(line)
                 await s.flush()
                 attachment = None

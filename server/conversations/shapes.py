@@ -52,6 +52,7 @@ def message_json(posted: Posted, booking: Booking) -> dict[str, Any]:
         "html": str(render(line.text)),
         "at": iso(line.at),
         "attachment": attachment_json(posted.attachment) if posted.attachment else None,
+        "drafted_by_assistant": bool(line.drafted_by_assistant),
     }
 
 

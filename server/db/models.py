@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
     true,
 )
@@ -219,6 +220,10 @@ class ChatLine(Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
     sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
+    # Posted from a draft the assistant wrote (server/assistant/), accepted by the sender.
+    drafted_by_assistant: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

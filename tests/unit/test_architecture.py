@@ -35,6 +35,7 @@ DOMAINS = (
     "recordings",
     "admin",
     "credits",
+    "assistant",
 )
 # Plumbing that every domain may use and that never imports a domain.
 PLUMBING = ("http", "db")

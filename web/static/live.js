@@ -50,6 +50,16 @@
       text.innerHTML = message.html; // rendered by the server from safe Markdown; no raw HTML
       item.append(text);
     }
+    if (message.drafted_by_assistant) {
+      const mark = document.createElement("p");
+      mark.className = "drafted";
+      mark.dataset.drafted = "";
+      const note = document.createElement("small");
+      const name = message.sender_id === me ? page.dataset.myName : page.dataset.otherName;
+      note.textContent = `Drafted by the assistant, posted by ${name || "the other side"}`;
+      mark.append(note);
+      item.append(mark);
+    }
     if (message.attachment) {
       const file = document.createElement("p");
       file.className = "file";
@@ -245,6 +255,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     if (page) {
       enhanceForm();
+      // A message posted by another script of the page (the assistant's draft, accepted).
+      document.addEventListener("mm:message", (event) => addMessage(event.detail));
       document.addEventListener("visibilitychange", readNow);
       const latest = document.getElementById("latest");
       if (latest) latest.scrollIntoView({ block: "nearest" });
