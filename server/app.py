@@ -46,6 +46,9 @@ from server.credits import pages as credits_pages
 from server.credits.service import CREDITS, Credits
 from server.db.engine import DATABASE, Database
 from server.db.migrate import upgrade
+from server.discovery import api as discovery_api
+from server.discovery import pages as discovery_pages
+from server.discovery.service import DISCOVERY, Discovery
 from server.disputes import api as disputes_api
 from server.disputes import pages as disputes_pages
 from server.disputes.service import DISPUTES, Disputes
@@ -236,6 +239,7 @@ def create_app(
     live.greeters.extend([conversations.unread_counts, notifications.unread_counts])
     app.cleanup_ctx.append(_notifications_worker)
     app[REVIEWS] = Reviews(db, clock=clock)
+    app[DISCOVERY] = Discovery(db, clock=clock)
     app[DISPUTES] = Disputes(db, money, clock=clock)
     templates.env.globals["disputable"] = app[DISPUTES].disputable  # "Report a problem" links
     templates.env.globals["has_recording"] = recordings.exists  # "Watch the recording" links
@@ -280,6 +284,8 @@ def create_app(
             *notifications_pages.routes,
             *reviews_api.routes,
             *reviews_pages.routes,
+            *discovery_api.routes,
+            *discovery_pages.routes,
             *disputes_api.routes,
             *disputes_pages.routes,
             *recordings_api.routes,

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import re
 import zoneinfo
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,8 +92,15 @@ class MentorQuery:
     available_on: str = field(default="", metadata={"description": "YYYY-MM-DD in `tz`"})
     tz: str = field(default="UTC", metadata={"description": "the viewer's IANA time zone"})
     sort: Sort = "relevance"
+    favourites: Literal["0", "1", "false", "true"] = field(
+        default="0", metadata={"description": "`1` or `true`: only your favourites (logged in)"}
+    )
     page: int = field(default=1, metadata={"minimum": 1})
     per_page: int = field(default=20, metadata={"minimum": 1, "maximum": 100})
+
+    @property
+    def favourites_only(self) -> bool:
+        return self.favourites in ("1", "true")
 
 
 def _clean_list(values: list[str], name: str, limit: int = 40) -> list[str]:
@@ -378,7 +386,10 @@ class Mentors:
                     found.setdefault(skill.lower(), skill)
         return sorted(found.values(), key=str.lower)
 
-    async def discover(self, query: MentorQuery) -> tuple[list[MentorCard], int]:
+    async def discover(
+        self, query: MentorQuery, only: Collection[int] | None = None
+    ) -> tuple[list[MentorCard], int]:
+        """The listed mentors `query` finds (of `only`, when given: a user's favourites)."""
         sessions = (
             select(func.count())
             .where(Booking.mentor_id == MentorProfile.user_id, Booking.status == "completed")
@@ -408,6 +419,8 @@ class Mentors:
             )
         if query.max_price_paise is not None:
             stmt = stmt.where(MentorProfile.price_paise <= query.max_price_paise)
+        if only is not None:
+            stmt = stmt.where(MentorProfile.user_id.in_(sorted(only)))
         order = {
             "price": (MentorProfile.price_paise, User.name),
             "sessions": (sessions.desc(), User.name),

@@ -21,6 +21,7 @@ from server.booking.mentors import (
 )
 from server.booking.shapes import card_json, mentor_json
 from server.db.models import MentorProfile, User
+from server.discovery.service import DISCOVERY
 from server.http.errors import ApiError
 from server.http.formats import iso
 from server.http.requests import path_id, query_of, read_body
@@ -177,7 +178,7 @@ async def put_availability(request: web.Request) -> web.Response:
 @routes.get(
     "/api/mentors",
     "Find approved mentors",
-    errors=(400,),
+    errors=(400, 401),
     links=(
         link("first", "GET /api/mentors/{mentor_id}", mentor_id=FIRST_ITEM),
         link("first_slots", "GET /api/mentors/{mentor_id}/slots", mentor_id=FIRST_ITEM),
@@ -190,12 +191,16 @@ async def put_availability(request: web.Request) -> web.Response:
         QueryParam("available_on", "YYYY-MM-DD with a free slot, in `tz`"),
         QueryParam("tz", "the viewer's time zone"),
         QueryParam("sort", "relevance, rating, price or sessions"),
+        QueryParam("favourites", "`true` or `1`: only your favourites (401 when logged out)"),
         *PAGE,
     ),
 )
 async def list_mentors(request: web.Request) -> web.Response:
     query: MentorQuery = query_of(request, MentorQuery)
-    cards, total = await request.app[MENTORS].discover(query)
+    only = None
+    if query.favourites_only:
+        only = await request.app[DISCOVERY].favourite_ids(require_user(request).id)
+    cards, total = await request.app[MENTORS].discover(query, only)
     return web.json_response({"items": [card_json(c) for c in cards], "total": total})
 
 

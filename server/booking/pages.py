@@ -15,6 +15,7 @@ from server.booking.mentors import MENTORS, MentorQuery, canonical_zone, zone_na
 from server.booking.mentors_api import visible_profile
 from server.booking.shapes import DEMO_NOTE, card_json
 from server.config import CONFIG
+from server.discovery.service import DISCOVERY
 from server.http.formats import rupees
 from server.http.requests import path_id, query_of
 from server.http.routes import QueryParam, RouteTable
@@ -33,8 +34,11 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 async def mentors_page(request: web.Request) -> web.Response:
     query: MentorQuery = query_of(request, MentorQuery)
     mentors = request.app[MENTORS]
-    cards, total = await mentors.discover(query)
+    viewer = require_user(request) if query.favourites_only else current_user(request)
+    favourites = await request.app[DISCOVERY].favourite_ids(viewer.id) if viewer else set()
+    cards, total = await mentors.discover(query, favourites if query.favourites_only else None)
     context: dict[str, Any] = {
+        "favourites": favourites,
         "cards": [card_json(c) for c in cards],
         "total": total,
         "query": query,
@@ -84,6 +88,8 @@ async def mentor_page(request: web.Request) -> web.Response:
         "bookable": viewer is not None
         and viewer.id != profile.user_id
         and profile.status == "approved",
+        "favourite": viewer is not None
+        and await request.app[DISCOVERY].is_favourite(viewer.id, profile.user_id),
     }
     return await request.app[TEMPLATES].render(request, "mentor.html", context)
 
@@ -201,6 +207,8 @@ async def _listed(request: web.Request, mentor_ids: set[int]) -> set[int]:
 )
 async def dashboard(request: web.Request) -> web.Response:
     context = await dashboard_context(request)
+    user = require_user(request)
+    context["for_you"] = await request.app[DISCOVERY].recommend(user) if user.is_mentee else None
     context["just_paid"] = _booking_named(request, context, "paid")
     context["just_cancelled"] = _booking_named(request, context, "cancelled")
     context["just_moved"] = _booking_named(request, context, "moved")

@@ -36,6 +36,7 @@ DOMAINS = (
     "admin",
     "credits",
     "assistant",
+    "discovery",
 )
 # Plumbing that every domain may use and that never imports a domain.
 PLUMBING = ("http", "db")
