@@ -35,6 +35,10 @@ from server.calls.api import CALL_HUB, CHATS, JOIN_KEY, TURN_SECRET
 from server.calls.demo import DEMO_KEY
 from server.calls.service import CALLS, Calls
 from server.clock import Clock, utc_now
+from server.community import admin_pages as community_admin_pages
+from server.community import api as community_api
+from server.community import pages as community_pages
+from server.community.service import COMMUNITIES, Communities
 from server.cluster.nodes import CLUSTER, Cluster
 from server.config import CONFIG, Config
 from server.conversations import api as conversations_api
@@ -239,6 +243,8 @@ def create_app(
     live.greeters.extend([conversations.unread_counts, notifications.unread_counts])
     app.cleanup_ctx.append(_notifications_worker)
     app[REVIEWS] = Reviews(db, clock=clock)
+    app[COMMUNITIES] = Communities(db, clock=clock, cover_dir=config.data_dir / "covers")
+    templates.hooks.extend([community_pages.mentor_posts, community_pages.admin_waiting])
     app[DISCOVERY] = Discovery(db, clock=clock)
     app[DISPUTES] = Disputes(db, money, clock=clock)
     templates.env.globals["disputable"] = app[DISPUTES].disputable  # "Report a problem" links
@@ -284,6 +290,9 @@ def create_app(
             *notifications_pages.routes,
             *reviews_api.routes,
             *reviews_pages.routes,
+            *community_api.routes,
+            *community_pages.routes,
+            *community_admin_pages.routes,
             *discovery_api.routes,
             *discovery_pages.routes,
             *disputes_api.routes,

@@ -23,6 +23,7 @@ CONSOLE = (
     ("/admin/bookings", "Bookings", "every booking, with its money trail"),
     ("/admin/disputes", "Disputes", "complaints about calls, decided with or without a refund"),
     ("/admin/reviews", "Reviews", "reported reviews to hide or keep"),
+    ("/admin/community", "Community", "reported posts, questions and replies to hide or keep"),
     ("/admin/mentors", "Mentor applications", "approve or reject new mentors"),
     ("/admin/payouts", "Payouts", "transfers to make to mentors"),
     ("/admin/outbox", "Outbox", "mail waiting, sent and failed"),

@@ -37,6 +37,7 @@ DOMAINS = (
     "credits",
     "assistant",
     "discovery",
+    "community",
 )
 # Plumbing that every domain may use and that never imports a domain.
 PLUMBING = ("http", "db")
