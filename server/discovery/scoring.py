@@ -54,7 +54,12 @@ STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 def fold(word: str) -> str:
-    """A light plural folding, the same on both sides: "interviews" and "interview" meet."""
+    """A light plural folding, the same on both sides: "interviews" and "interview" meet.
+    Names with other characters (Node.js, C#) stay as they are."""
+    if not word.isalpha():
+        return word
+    if word.endswith("sses"):
+        return word[:-2]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):

@@ -75,12 +75,12 @@ class Discovery:
 
     async def favourite(self, user: User, mentor_id: int) -> Favourite:
         """Adds the mentor to the user's favourites (once); 404 for a mentor not listed."""
-        if mentor_id == user.id:
-            raise ApiError(409, "own_profile", "you cannot favourite yourself")
         try:
             async with self.db.write() as s:
                 if not await _is_listed(s, mentor_id):
                     raise ApiError(404, "not_found", "no such mentor")
+                if mentor_id == user.id:
+                    raise ApiError(409, "own_profile", "you cannot favourite yourself")
                 found = await s.get(Favourite, (user.id, mentor_id))
                 if found is None:
                     found = Favourite(user_id=user.id, mentor_id=mentor_id, created_at=self.clock())
