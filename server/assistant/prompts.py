@@ -16,10 +16,10 @@ MAX_CHARS = 16000
 
 SYSTEM = (
     "You help a mentee and a mentor who meet in a short one-to-one mentoring video call. "
-    "Write in the language of their messages, in plain Markdown (short bullet points, no "
-    "tables, no headings above level 3). Use only what is in the topic, the notes and the "
-    "messages; do not invent facts, names or promises. Write the text itself, with no "
-    "preamble and no sign-off."
+    "Write in the language of their messages, as a chat message: short numbered or bullet "
+    "lists and **bold**, no headings, tables or images. Use only what is in the topic, the "
+    "notes and the messages; do not invent facts, names or promises. Write the text itself, "
+    "with no preamble and no sign-off."
 )
 
 TASKS: dict[Kind, str] = {

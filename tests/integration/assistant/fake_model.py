@@ -26,7 +26,7 @@ class Received:
 
 @dataclass
 class FakeModel:
-    pieces: list[str] = field(default_factory=lambda: ["## Agenda\n", "1. Intro", " (2 min)\n"])
+    pieces: list[str] = field(default_factory=lambda: ["**Agenda**\n", "1. Intro", " (2 min)\n"])
     status: int = 200
     first_delay: float = 0.0  # seconds before the first piece
     between: float = 0.0  # seconds between pieces

@@ -28,12 +28,12 @@ async def test_a_draft_streams_in_pieces_and_nothing_is_posted_until_accepted(
     response = await scene.ask(scene.mentee, "agenda")
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/event-stream")
-    assert await next_event(response) == ("text", {"text": "## Agenda\n"})
+    assert await next_event(response) == ("text", {"text": "**Agenda**\n"})
     assert not scene.fake.finished  # the first piece reached us before the model finished
     scene.fake.go_on.set()
     events = await all_events(response)
     assert [name for name, _ in events] == ["text", "text", "done"]
-    assert "## Agenda\n" + drafted(events) == "## Agenda\n1. Intro (2 min)\n"
+    assert "**Agenda**\n" + drafted(events) == "**Agenda**\n1. Intro (2 min)\n"
     assert events[-1][1]["kind"] == "agenda" and events[-1][1]["draft"]
     # Only the mentee's own message: the draft was not posted.
     assert [m["text"] for m in await scene.messages()] == ["Hi! Could we cover consistent hashing?"]
@@ -111,7 +111,7 @@ async def test_a_slow_first_token_is_a_clear_timeout(scene: Scene) -> None:
 async def test_a_stall_mid_draft_ends_with_an_error_event(scene: Scene) -> None:
     scene.fake.stall_after_first = True
     events = await all_events(await scene.ask(scene.mentee))
-    assert events[0] == ("text", {"text": "## Agenda\n"})
+    assert events[0] == ("text", {"text": "**Agenda**\n"})
     assert events[-1] == (
         "error",
         {"error": {"code": "assistant_not_answering", "message": NOT_ANSWERING}},
