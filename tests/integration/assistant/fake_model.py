@@ -37,6 +37,7 @@ class FakeModel:
     go_on: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)  # ends every wait
     finished: bool = False
+    cut_off: bool = False
     url: str = ""
 
     def app(self) -> web.Application:
@@ -62,6 +63,7 @@ class FakeModel:
         try:
             await self._send(response)
         except (ConnectionResetError, asyncio.CancelledError):
+            self.cut_off = True  # the app closed the request before the reply's end
             return response
         self.finished = True
         return response

@@ -39,6 +39,20 @@ async def test_a_draft_streams_in_pieces_and_nothing_is_posted_until_accepted(
     assert [m["text"] for m in await scene.messages()] == ["Hi! Could we cover consistent hashing?"]
 
 
+async def test_a_page_that_goes_away_ends_the_model_servers_request(scene: Scene) -> None:
+    scene.fake.hold_after_first = True
+    scene.fake.pieces, scene.fake.between = ["first", *["more"] * 50], 0.05  # 2.5 s in all
+    response = await scene.ask(scene.mentee)
+    assert await next_event(response) == ("text", {"text": "first"})
+    response.close()  # the page is closed mid-draft
+    scene.fake.go_on.set()
+    for _ in range(100):
+        if scene.fake.cut_off:
+            break
+        await asyncio.sleep(0.02)
+    assert scene.fake.cut_off and not scene.fake.finished
+
+
 async def test_the_model_server_is_sent_the_topic_notes_and_messages_and_nothing_else(
     make_scene: MakeScene,
 ) -> None:
