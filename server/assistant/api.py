@@ -66,6 +66,13 @@ async def draft(request: web.Request) -> web.StreamResponse:
         await _finish(response)
     except (ConnectionResetError, ClientConnectionResetError):
         pass  # the page went away; the model server's request is closed below
+    except Exception:  # a bug: once the stream has begun, it ends with an error event
+        if not response.prepared:
+            raise
+        log.exception("assistant: the draft failed (booking %d)", booking.id)
+        with contextlib.suppress(ConnectionResetError, ClientConnectionResetError):
+            await response.write(_error("assistant_failed", "The assistant had a problem"))
+        await _finish(response)
     finally:
         reply.close()
     return response

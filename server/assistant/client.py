@@ -132,7 +132,9 @@ class ModelServer:
                 )
                 if response.status != 200:
                     raise AssistantFailed(response.status, await _error_text(response))
-                pieces = _pieces(response)
+                # A server that ignores `stream` answers the whole reply as one JSON object.
+                whole = response.content_type == "application/json"
+                pieces = _whole(response) if whole else _pieces(response)
                 first = await anext(pieces, "")
         except TimeoutError:
             if response is not None:
@@ -173,6 +175,22 @@ async def _pieces(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
         event = "\n".join(data)
         if event.strip() != "[DONE]" and (piece := _content(event)):
             yield piece
+
+
+async def _whole(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
+    """The text of a chat completion that came unstreamed, as one piece."""
+    try:
+        body = await response.json()
+    except (ValueError, UnicodeDecodeError, aiohttp.ContentTypeError):
+        raise AssistantFailed(None, "a reply that is not JSON") from None
+    choices = body.get("choices") if isinstance(body, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        raise AssistantFailed(None, "a reply without choices[0].message.content")
+    if content:
+        yield content
 
 
 def _content(event: str) -> str:

@@ -33,6 +33,7 @@ class FakeModel:
     hold_after_first: bool = False  # wait for `go_on` after the first piece
     stall_after_first: bool = False  # never send more after the first piece
     endless: bool = False  # repeat the pieces forever (every `between` seconds)
+    unstreamed: bool = False  # answer the whole reply as one JSON object
     requests: list[Received] = field(default_factory=list)
     go_on: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)  # ends every wait
@@ -58,6 +59,9 @@ class FakeModel:
                 status=self.status,
             )
         await self.wait(self.first_delay)
+        if self.unstreamed:  # a server that ignores `stream: true`
+            message = {"role": "assistant", "content": "".join(self.pieces)}
+            return web.json_response({"choices": [{"index": 0, "message": message}]})
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         try:

@@ -142,6 +142,13 @@ async def test_a_draft_that_runs_past_the_overall_cap_is_stopped(make_scene: Mak
     assert events[-1][1]["error"]["message"] == NOT_ANSWERING
 
 
+async def test_a_server_that_ignores_stream_still_gives_a_draft(scene: Scene) -> None:
+    scene.fake.unstreamed = True
+    events = await all_events(await scene.ask(scene.mentee))
+    assert [name for name, _ in events] == ["text", "done"]
+    assert drafted(events) == "**Agenda**\n1. Intro (2 min)\n"
+
+
 async def test_an_error_status_from_the_model_server_is_named(scene: Scene) -> None:
     scene.fake.status = 500
     response = await scene.ask(scene.mentee)
