@@ -220,11 +220,11 @@ class ChatLine(Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
     sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Posted from a draft the assistant wrote (server/assistant/), accepted by the sender.
     drafted_by_assistant: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Attachment(Base):
