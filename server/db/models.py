@@ -178,9 +178,9 @@ class Booking(Base):
     money_state: Mapped[str] = mapped_column(String(10), default="unpaid")
     payment_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     paid_paise: Mapped[int] = mapped_column(Integer, default=0)
-    # When each side's media first connected: who came, for the outcome of the call.
     # A free call or credit: the sponsor (server/credits) whose wallet paid instead of a card.
     sponsor_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # When each side's media first connected: who came, for the outcome of the call.
     mentor_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mentee_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
