@@ -35,11 +35,11 @@ from server.calls.api import CALL_HUB, CHATS, JOIN_KEY, TURN_SECRET
 from server.calls.demo import DEMO_KEY
 from server.calls.service import CALLS, Calls
 from server.clock import Clock, utc_now
+from server.cluster.nodes import CLUSTER, Cluster
 from server.community import admin_pages as community_admin_pages
 from server.community import api as community_api
 from server.community import pages as community_pages
 from server.community.service import COMMUNITIES, Communities
-from server.cluster.nodes import CLUSTER, Cluster
 from server.config import CONFIG, Config
 from server.conversations import api as conversations_api
 from server.conversations import live as conversations_live

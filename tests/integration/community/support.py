@@ -46,7 +46,8 @@ class Cast:
     site: Site
 
     async def anonymous(self) -> Client:
-        return await self.site.make_client(self.site.server)
+        client: Client = await self.site.make_client(self.site.server)
+        return client
 
 
 async def cast(site: Site) -> Cast:

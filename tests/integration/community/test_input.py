@@ -60,7 +60,8 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
             assert requests.post(f"{url}/api/auth/register", json=body).status_code == 201
         mentor, mentor_token = _login(url, "m@example.org")
         headers = {"X-CSRF-Token": mentor_token}
-        assert mentor.post(f"{url}/api/mentors/apply", json=PROFILE, headers=headers).ok
+        profile: dict[str, Any] = dict(PROFILE)
+        assert mentor.post(f"{url}/api/mentors/apply", json=profile, headers=headers).ok
 
         async def promote() -> None:
             assert server.app is not None

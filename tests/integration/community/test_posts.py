@@ -4,6 +4,7 @@ editing and deleting, the cover image, and Markdown that never lets HTML through
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from tests.integration.community.support import (
     SCRIPT,
@@ -147,7 +148,7 @@ async def test_the_cover_image_is_checked_served_and_removed(site: Site) -> None
     made = await post(people.mentor)
     url = f"/api/posts/{made['id']}/cover"
 
-    async def upload(person: Person, data: bytes, name: str = "cover") -> tuple[int, dict]:
+    async def upload(person: Person, data: bytes, name: str = "cover") -> tuple[int, Any]:
         response = await person.client.post(
             url, data=image_form(data, name), headers={"X-CSRF-Token": person.token}
         )

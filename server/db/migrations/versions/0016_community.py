@@ -39,9 +39,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "community_members",
-        sa.Column(
-            "community_id", sa.Integer(), sa.ForeignKey("communities.id"), primary_key=True
-        ),
+        sa.Column("community_id", sa.Integer(), sa.ForeignKey("communities.id"), primary_key=True),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), primary_key=True),
         sa.Column("joined_at", sa.DateTime(), nullable=False),
     )
@@ -51,9 +49,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("author_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
-        sa.Column(
-            "community_id", sa.Integer(), sa.ForeignKey("communities.id"), nullable=True
-        ),
+        sa.Column("community_id", sa.Integer(), sa.ForeignKey("communities.id"), nullable=True),
         sa.Column("title", sa.String(150), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("cover", sa.String(100), nullable=True),
