@@ -154,19 +154,34 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
     return {t: v / norm for t, v in vector.items()} if norm else {}
 
 
-class Catalogue:
-    """The listed mentors' TF-IDF vectors, ready to be matched against any number of mentees."""
+class Index:
+    """The TF-IDF vectors of a set of mentors' documents (the part worth keeping between
+    requests: it changes only when a listed mentor's skills, headline or bio do)."""
 
-    def __init__(self, profiles: Iterable[Profile], documents: Mapping[int, Document]) -> None:
-        self.profiles = {p.mentor_id: p for p in profiles}
-        self.documents = {i: documents[i] for i in self.profiles}
-        n = len(self.documents)
-        df = Counter(t for doc in self.documents.values() for t in doc.counts)
+    def __init__(self, documents: Mapping[int, Document]) -> None:
+        n = len(documents)
+        df = Counter(t for doc in documents.values() for t in doc.counts)
         self.idf = {t: math.log((1 + n) / (1 + d)) + 1 for t, d in df.items()}
         self.vectors = {
             i: _unit({t: (1 + math.log(c)) * self.idf[t] for t, c in doc.counts.items()})
-            for i, doc in self.documents.items()
+            for i, doc in documents.items()
         }
+
+
+class Catalogue:
+    """The listed mentors, their vectors and ratings, ready to be matched against mentees.
+    `index` may be one built before from the same documents."""
+
+    def __init__(
+        self,
+        profiles: Iterable[Profile],
+        documents: Mapping[int, Document],
+        index: Index | None = None,
+    ) -> None:
+        self.profiles = {p.mentor_id: p for p in profiles}
+        self.documents = {i: documents[i] for i in self.profiles}
+        self.index = index or Index(self.documents)
+        assert self.index.vectors.keys() == self.documents.keys(), "an index of other mentors"
         self.mean = prior_mean(p.rating for p in self.profiles.values())
 
     def prior(self, mentor_id: int) -> float:
@@ -175,12 +190,11 @@ class Catalogue:
 
     def match(self, seeker: Seeker, *, exclude: Iterable[int] = (), limit: int = 5) -> list[Match]:
         """The mentors sharing at least one term with what the mentee asked for, best first."""
-        query = _unit(
-            {t: w * self.idf[t] for t, w in query_weights(seeker).items() if t in self.idf}
-        )
+        idf = self.index.idf
+        query = _unit({t: w * idf[t] for t, w in query_weights(seeker).items() if t in idf})
         left_out = set(exclude)
         found = []
-        for mentor_id, vector in self.vectors.items():
+        for mentor_id, vector in self.index.vectors.items():
             if mentor_id in left_out:
                 continue
             parts = {t: q * vector[t] for t, q in query.items() if t in vector}

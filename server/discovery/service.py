@@ -14,6 +14,7 @@ the list is empty and the dashboard asks for interests."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.clock import Clock
 from server.db.engine import Database
 from server.db.models import Booking, MentorProfile, User
-from server.discovery.scoring import Catalogue, Document, Profile, Seeker, document
+from server.discovery.scoring import Catalogue, Document, Index, Profile, Seeker, document
 from server.discovery.shapes import Listed, clean_interests
 from server.discovery.tables import Favourite, Interests
 from server.http.errors import ApiError
@@ -67,9 +68,10 @@ class Discovery:
     def __init__(self, db: Database, *, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        # Each listed mentor's document, kept while their skills, headline and bio stay the
-        # same, so a dashboard does not re-read every bio.
+        # Each listed mentor's document by the text it was made from, and the vectors of the
+        # whole catalogue by every listed mentor's text: see _catalogue.
         self._documents: dict[int, tuple[tuple[object, ...], Document]] = {}
+        self._index: tuple[tuple[object, ...], Index] | None = None
 
     # -- favourites -------------------------------------------------------------------------------
 
@@ -150,15 +152,20 @@ class Discovery:
 
     async def recommend(self, user: User, limit: int = 5) -> Recommendations:
         async with self.db.read() as s:
-            rows = (
-                await s.execute(
-                    select(MentorProfile, User.name)
+            texts = (
+                await s.execute(  # only the columns scoring reads: a catalogue may be large
+                    select(
+                        MentorProfile.user_id,
+                        MentorProfile.skills,
+                        MentorProfile.headline,
+                        MentorProfile.bio,
+                    )
                     .join(User, User.id == MentorProfile.user_id)
                     .where(*LISTED)
                     .order_by(MentorProfile.user_id)
                 )
             ).all()
-            rated = await ratings(s, [p.user_id for p, _n in rows])
+            rated = await ratings(s)
             stored = await s.get(Interests, user.id)
             booked = set(
                 await s.scalars(
@@ -186,37 +193,65 @@ class Discovery:
             )
             history += [skill for skills in favourite_skills for skill in skills]
         interests = list(stored.tags) if stored else []
-        listed = {p.user_id: Listed(p, name, rated.get(p.user_id, Rating())) for p, name in rows}
         profiles = [
-            Profile(p.user_id, tuple(p.skills), p.headline, p.bio, rated.get(p.user_id, Rating()))
-            for p, _name in rows
+            Profile(i, tuple(skills), headline, bio, rated.get(i, Rating()))
+            for i, skills, headline, bio in texts
         ]
-        catalogue = Catalogue(profiles, self._documents_of(profiles))
         seeker = Seeker(tuple(interests), tuple(history))
         left_out = booked | kept | {user.id}
-        matches = [] if seeker.empty else catalogue.match(seeker, exclude=left_out, limit=limit)
-        if matches:
-            items = [
-                Recommendation(listed[m.mentor_id], round(m.score, 4), m.shared, m.reason)
-                for m in matches
-            ]
-            return Recommendations("similarity", interests, items)
-        chosen = {i: r for i, r in rated.items() if r.count and i not in left_out}
-        top = [listed[i] for i in rank(chosen)[:limit]]
-        return Recommendations("top_rated", interests, [_top_rated(m) for m in top])
+        if not seeker.empty:  # scored outside the transaction: an index may take a while
+            catalogue = await self._catalogue(profiles)
+            matches = catalogue.match(seeker, exclude=left_out, limit=limit)
+            if matches:
+                cards = await self._cards([m.mentor_id for m in matches], rated)
+                items = [
+                    Recommendation(cards[m.mentor_id], round(m.score, 4), m.shared, m.reason)
+                    for m in matches
+                    if m.mentor_id in cards  # unlisted in the meantime: left out
+                ]
+                return Recommendations("similarity", interests, items)
+        listed = {p.mentor_id for p in profiles}
+        chosen = {i: r for i, r in rated.items() if r.count and i in listed - left_out}
+        top = rank(chosen)[:limit]
+        cards = await self._cards(top, rated)
+        items = [_top_rated(cards[i]) for i in top if i in cards]
+        return Recommendations("top_rated", interests, items)
 
-    def _documents_of(self, profiles: list[Profile]) -> dict[int, Document]:
-        found = {}
-        for profile in profiles:
-            key = (profile.skills, profile.headline, profile.bio)
-            cached = self._documents.get(profile.mentor_id)
-            if cached is None or cached[0] != key:
-                cached = (key, document(profile))
-                self._documents[profile.mentor_id] = cached
-            found[profile.mentor_id] = cached[1]
-        for gone in self._documents.keys() - found.keys():  # unlisted: forget them
-            del self._documents[gone]
-        return found
+    async def _cards(self, mentor_ids: list[int], rated: dict[int, Rating]) -> dict[int, Listed]:
+        async with self.db.read() as s:
+            rows = await s.execute(
+                select(MentorProfile, User.name)
+                .join(User, User.id == MentorProfile.user_id)
+                .where(MentorProfile.user_id.in_(mentor_ids), *LISTED)
+            )
+            return {p.user_id: Listed(p, n, rated.get(p.user_id, Rating())) for p, n in rows}
+
+    async def _catalogue(self, profiles: list[Profile]) -> Catalogue:
+        """The catalogue, with the vectors kept from the last call while no listed mentor's
+        text changed; else built again in a thread (reusing each unchanged mentor's document),
+        so that a large catalogue does not hold up the event loop."""
+        key = tuple((p.mentor_id, p.skills, p.headline, p.bio) for p in profiles)
+        if self._index is None or self._index[0] != key:
+            documents, index = await asyncio.to_thread(_indexed, profiles, dict(self._documents))
+            self._documents = {
+                p.mentor_id: ((p.skills, p.headline, p.bio), documents[p.mentor_id])
+                for p in profiles
+            }
+            self._index = (key, index)
+        return Catalogue(
+            profiles, {i: doc for i, (_key, doc) in self._documents.items()}, self._index[1]
+        )
+
+
+def _indexed(
+    profiles: list[Profile], known: dict[int, tuple[tuple[object, ...], Document]]
+) -> tuple[dict[int, Document], Index]:
+    documents = {}
+    for profile in profiles:
+        cached = known.get(profile.mentor_id)
+        same = cached is not None and cached[0] == (profile.skills, profile.headline, profile.bio)
+        documents[profile.mentor_id] = cached[1] if cached and same else document(profile)
+    return documents, Index(documents)
 
 
 def _top_rated(mentor: Listed) -> Recommendation:

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+
+from server.db.engine import DATABASE
+from server.db.models import MentorProfile
 from tests.integration.discovery.support import Mentor, add_catalogue, add_past_call
 from tests.support.booking import Client, Site
 
@@ -174,3 +178,27 @@ async def test_logged_out_is_a_401(site: Site) -> None:
         response = await stranger.get(path)
         assert response.status == 401
         assert (await response.json())["error"]["code"] == "unauthenticated"
+
+
+async def test_a_changed_profile_counts_at_once(site: Site) -> None:
+    """The kept vectors (server/discovery/service.py) follow an edited profile and a mentor who
+    stops being listed."""
+    asha, asha_id, token = await site.user("asha@example.org")
+    ids = await add_catalogue(site.server.app, asha_id)
+    await say(asha, token, "kubernetes")
+    assert [n for n, _r in listed(await recommendations(asha))] == ["Dev Patel", "Rohan Mehta"]
+    async with site.server.app[DATABASE].write() as s:
+        await s.execute(
+            update(MentorProfile)
+            .where(MentorProfile.user_id == ids["Arjun"])
+            .values(bio="Pandas pipelines on Kubernetes, Kubernetes and Kubernetes.")
+        )
+        await s.execute(
+            update(MentorProfile)
+            .where(MentorProfile.user_id == ids["Rohan"])
+            .values(status="rejected")
+        )
+    assert listed(await recommendations(asha)) == [
+        ("Dev Patel", "shares: Kubernetes"),
+        ("Arjun Das", "shares: Kubernetes"),
+    ]
