@@ -241,7 +241,11 @@ async def upload_cover(request: web.Request) -> web.Response:
     user = require_user(request)
     post_id = path_id(request, "post_id")
     service = request.app[COMMUNITIES]
-    await service.post(post_id)  # 404 before reading a byte
+    shown, _replies = await service.post(post_id)  # who may, before reading a byte
+    if shown.post.author_id != user.id:
+        raise ApiError(403, "not_the_author", "only its author can change a post")
+    if shown.post.kind != "post":
+        raise ApiError(409, "not_a_post", "questions have no cover image")
     if not request.content_type.startswith("multipart/"):
         raise ApiError(415, "unsupported_media_type", "send the image as multipart/form-data")
     try:
