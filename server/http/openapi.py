@@ -19,9 +19,10 @@ _ERROR_TEXT = {
     413: "Body too large",
     415: "The body is not application/json",
     429: "Too many attempts; see Retry-After",
-    502: "The payment gateway did not answer",
+    502: "A service behind this one failed: the payment gateway, or the assistant's model server",
     503: "Unavailable now: the database is busy, full or down (nothing was changed; see "
     "Retry-After), or what the route names",
+    504: "The assistant's model server did not answer in time",
 }
 
 
