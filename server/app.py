@@ -233,19 +233,19 @@ def create_app(
         live=live,
     )
     app[CONVERSATIONS] = conversations
+    app[CHATS] = conversations  # the call's chat is the booking's conversation
+    live.greeters.extend([conversations.unread_counts, notifications.unread_counts])
     assistant = Assistant(
         db, config.assistant, conversations, clock=clock, key=derive(secret, "assistant draft")
     )
     app[ASSISTANT] = assistant
     templates.env.globals["assistant_offers"] = assistant.offers  # none when it is off
     app.on_cleanup.append(lambda _app: assistant.close())
-    app[CHATS] = conversations  # the call's chat is the booking's conversation
-    live.greeters.extend([conversations.unread_counts, notifications.unread_counts])
     app.cleanup_ctx.append(_notifications_worker)
     app[REVIEWS] = Reviews(db, clock=clock)
+    app[DISCOVERY] = Discovery(db, clock=clock)
     app[COMMUNITIES] = Communities(db, clock=clock, cover_dir=config.data_dir / "covers")
     templates.hooks.extend([community_pages.mentor_posts, community_pages.admin_waiting])
-    app[DISCOVERY] = Discovery(db, clock=clock)
     app[DISPUTES] = Disputes(db, money, clock=clock)
     templates.env.globals["disputable"] = app[DISPUTES].disputable  # "Report a problem" links
     templates.env.globals["has_recording"] = recordings.exists  # "Watch the recording" links
@@ -290,11 +290,11 @@ def create_app(
             *notifications_pages.routes,
             *reviews_api.routes,
             *reviews_pages.routes,
+            *discovery_api.routes,
+            *discovery_pages.routes,
             *community_api.routes,
             *community_pages.routes,
             *community_admin_pages.routes,
-            *discovery_api.routes,
-            *discovery_pages.routes,
             *disputes_api.routes,
             *disputes_pages.routes,
             *recordings_api.routes,
