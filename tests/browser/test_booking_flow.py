@@ -56,7 +56,7 @@ async def test_a_mentee_finds_books_and_both_see_the_call(
     base = f"http://127.0.0.1:{server.port}"
 
     mentee = await logged_in_page(browser, base, "kiran@example.org", timezone_id="Asia/Kolkata")
-    await mentee.get_by_role("link", name="Mentors").click()
+    await mentee.get_by_role("link", name="Mentors", exact=True).click()
     await mentee.screenshot(path=str(shots / "mentors-phone.png"), full_page=True)
     await mentee.get_by_label("Skill").select_option("System Design")
     await mentee.get_by_role("button", name="Show mentors").click()
