@@ -5,17 +5,19 @@ Every money figure is a sum of ledger entries (tables `ledger_transactions` and
 bucket, so the report reconciles to the paisa: over any period, "platform revenue" is exactly
 the sum of the `platform_revenue` entries posted in it, and so on.
 
-- gross bookings: money captured from mentees, the `escrow:<booking>` credits of `capture`
-  transactions (a payment that is refunded at once, late or of the wrong amount, counts here
-  and again under refunds);
+- gross bookings: money captured for bookings, the `escrow:<booking>` credits of `capture`
+  transactions (a mentee's payment) and `sponsor_capture` ones (a free call or credit, paid by
+  a sponsor wallet); a payment that is refunded at once, late or of the wrong amount, counts
+  here and again under refunds;
 - platform revenue: the net movement of `platform_revenue` (commission net of GST, credited by
   `settle` and `refund`, debited by a dispute's `dispute_refund`; it can be negative);
 - GST payable: the net movement of `gst_payable` (same transactions);
 - TDS payable: the net movement of `tds_payable` (withheld by `payout`, returned by
   `payout_failed`);
-- refunds: money owed back to mentees when it is decided, the credits to `refunds` (`refund`
-  on a cancellation or a mentor's no-show, `dispute_refund`); the gateway paying it later
-  (`refund_paid`) is not counted again;
+- refunds: money owed back when it is decided, the credits to `refunds` (`refund` on a
+  cancellation or a mentor's no-show, `dispute_refund`) and, for a free call, a `refund`'s
+  credit back to its `sponsor:<id>` wallet; the gateway paying it later (`refund_paid`) is
+  not counted again;
 - mentor payouts: money taken out of mentors' wallets to be paid out (TDS included), that is
   the `wallet:<mentor>` debits of `payout` less the wallet credits of `payout_failed`;
 - calls completed: bookings `completed`, by when the call ended (its booked end if the end
@@ -81,7 +83,7 @@ class Series:
 
 
 SERIES = (
-    Series("gross_bookings_paise", "Gross bookings", True, "money captured from mentees"),
+    Series("gross_bookings_paise", "Gross bookings", True, "money captured for bookings"),
     Series("platform_revenue_paise", "Platform revenue", True, "commission kept, net of GST"),
     Series("gst_payable_paise", "GST payable", True, "GST on the commission, set aside"),
     Series("tds_payable_paise", "TDS payable", True, "tax withheld from mentor payouts"),
@@ -99,8 +101,10 @@ SERIES = (
 
 def series_of(kind: str, account: str, amount: int) -> tuple[str, int] | None:
     """Which series one ledger entry adds to, and how much (see the module docstring)."""
-    if kind == "capture" and account.startswith("escrow:"):
+    if kind in ("capture", "sponsor_capture") and account.startswith("escrow:"):
         return "gross_bookings_paise", amount
+    if kind == "refund" and account.startswith("sponsor:") and amount > 0:
+        return "refunds_paise", amount  # a sponsored call's refund, back to its sponsor
     if account == PLATFORM_REVENUE:
         return "platform_revenue_paise", amount
     if account == GST_PAYABLE:

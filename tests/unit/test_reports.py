@@ -134,6 +134,10 @@ def test_a_bad_query_is_a_400_naming_the_parameter(params: dict[str, str], field
 def test_what_each_ledger_entry_counts_as() -> None:
     assert series_of("capture", "escrow:4", 15000) == ("gross_bookings_paise", 15000)
     assert series_of("capture", "gateway_clearing", -15000) is None
+    assert series_of("sponsor_capture", "escrow:5", 15000) == ("gross_bookings_paise", 15000)
+    assert series_of("sponsor_capture", "sponsor:1", -15000) is None
+    assert series_of("refund", "sponsor:1", 15000) == ("refunds_paise", 15000)
+    assert series_of("sponsor_topup", "sponsor:1", 100000) is None
     assert series_of("settle", "escrow:4", -15000) is None
     assert series_of("dispute_refund", "platform_revenue", -900) == ("platform_revenue_paise", -900)
     assert series_of("payout_failed", "tds_payable", -100) == ("tds_payable_paise", -100)
