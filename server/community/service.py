@@ -181,36 +181,37 @@ class Communities:
             if fields.community_id is not None:
                 community = await _community(s, fields.community_id, "community_id")
                 await _must_be_member(s, community.id, user.id, "to post in it")
-            post = Post(
-                kind="post",
-                author_id=user.id,
-                community_id=community.id if community else None,
-                title=title,
-                body=body,
-                created_at=self.clock(),
-                hidden_note="",
-            )
-            s.add(post)
-            await s.flush()
-            return Shown(post, user.name, community)
+            return await self._add(s, "post", user, community, title, body)
 
     async def ask(self, user: User, community_id: int, fields: QuestionFields) -> Shown:
         title, body = _title(fields.title), fields.body.strip()
         async with self.db.write() as s:
             community = await _community(s, community_id)
             await _must_be_member(s, community.id, user.id, "to ask in it")
-            post = Post(
-                kind="question",
-                author_id=user.id,
-                community_id=community.id,
-                title=title,
-                body=body,
-                created_at=self.clock(),
-                hidden_note="",
-            )
-            s.add(post)
-            await s.flush()
-            return Shown(post, user.name, community)
+            return await self._add(s, "question", user, community, title, body)
+
+    async def _add(
+        self,
+        s: AsyncSession,
+        kind: str,
+        user: User,
+        community: Community | None,
+        title: str,
+        body: str,
+    ) -> Shown:
+        """A new post or question by `user`, in `community` or (a post) on their page only."""
+        post = Post(
+            kind=kind,
+            author_id=user.id,
+            community_id=community.id if community else None,
+            title=title,
+            body=body,
+            created_at=self.clock(),
+            hidden_note="",
+        )
+        s.add(post)
+        await s.flush()
+        return Shown(post, user.name, community)
 
     async def edit(self, user: User, post_id: int, fields: PostEdit) -> Shown:
         title, body = _title(fields.title), fields.body.strip()
