@@ -91,6 +91,16 @@ async def test_favourite_a_mentor_and_book_a_free_call_without_paying(
     await expect(page.locator("li.booking").first).to_contain_text("Meera Nair")
     assert not [url for url in visited if "/payments/" in url or url.endswith("/pay")], visited
 
+    # Cancelling this close to the call: the page says the free call stays used, first.
+    await page.locator("li.booking").first.get_by_role("link", name="Cancel").click()
+    await expect(page.get_by_role("note", name="Refund")).to_contain_text(
+        "Your free call stays used"
+    )
+    await page.get_by_label("Why are you cancelling?").fill("Clash with a lab")
+    await page.get_by_role("button", name="Cancel the call").click()
+    await page.wait_for_url("**/dashboard?cancelled=*")
+    await expect(page.get_by_role("status").first).to_contain_text("the free call stays used")
+
     await page.goto(f"{base}/account")
     await expect(page.get_by_role("region", name="Campus address")).to_contain_text(
         "1 of 2 free calls left this week"
