@@ -82,7 +82,7 @@ async def list_sponsors(request: web.Request) -> web.Response:
     tag="admin",
     body=SponsorFields,
     status=201,
-    errors=(400, 401, 403),
+    errors=(400, 401, 403, 409),
     login=True,
 )
 async def create_sponsor(request: web.Request) -> web.Response:
@@ -110,7 +110,7 @@ async def get_sponsor(request: web.Request) -> web.Response:
     "Change a sponsor's name, domains, rule or whether it is active (administrators)",
     tag="admin",
     body=SponsorFields,
-    errors=(400, 401, 403, 404),
+    errors=(400, 401, 403, 404, 409),
     login=True,
 )
 async def update_sponsor(request: web.Request) -> web.Response:

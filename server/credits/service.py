@@ -39,6 +39,7 @@ from server.payments.money import Money, money_of, store_money
 
 # A new link at most this often per student (each is a mail).
 RESEND_AFTER = timedelta(seconds=60)
+MIN_TOPUP_PAISE = 100  # ₹1
 MAX_TOPUP_PAISE = 100_000_000  # ₹10 lakh in one recorded transfer
 
 
@@ -70,7 +71,7 @@ class SponsorFields:
 
 @dataclass(frozen=True)
 class TopUpFields:
-    amount_paise: int = field(metadata={"minimum": 100, "maximum": MAX_TOPUP_PAISE})
+    amount_paise: int = field(metadata={"description": "in paise: ₹1 (100) to ₹10 lakh"})
     reference: str = field(
         metadata={"min_length": 1, "max_length": 100, "description": "the transfer's reference"}
     )
@@ -165,6 +166,8 @@ class Credits:
         """Stores the address unconfirmed and mails it a confirmation link (through the
         outbox, in the same transaction)."""
         email = normalize_email(fields.email)
+        if not email:
+            raise ApiError(400, "invalid_field", "enter your campus email address", "email")
         if not EMAIL_PATTERN.match(email):
             raise ApiError(400, "invalid_field", "is not an email address", "email")
         if not self.campus_domains:
@@ -223,12 +226,14 @@ class Credits:
                 row = await s.scalar(
                     select(CampusAddress).where(CampusAddress.token_hash == token_hash(token))
                 )
+                if row is not None and row.verified_at is not None:
+                    return row  # opened again (or a mail scanner opened it first): still fine
                 expired = now - timedelta(hours=self.settings.link_hours)
                 if row is None or row.requested_at < expired:
                     raise ApiError(
                         404, "link_expired", "this link is not valid any more; ask for a new one"
                     )
-                row.verified_at, row.token_hash = now, None
+                row.verified_at = now  # the token stays, so opening the link again says so
         except IntegrityError:
             raise ApiError(409, "address_taken", "another account confirmed this address") from None
         return row
@@ -339,12 +344,9 @@ class Credits:
         domains = sorted({d.strip().lower() for d in fields.domains if d.strip()})
         unknown = [d for d in domains if d not in self.campus_domains]
         if not domains or unknown or len(",".join(domains)) > 500:
-            listed = ", ".join(self.campus_domains) or "none are set"
+            listed = ", ".join(self.campus_domains) or "none (set [accounts] campus_domains)"
             raise ApiError(
-                400,
-                "invalid_field",
-                f"each domain must be one of [accounts] campus_domains ({listed})",
-                "domains",
+                400, "invalid_field", f"use the campus domains this server has: {listed}", "domains"
             )
         starts = parse_day(fields.term_starts, "term_starts")
         ends = parse_day(fields.term_ends, "term_ends")
@@ -358,6 +360,8 @@ class Credits:
         domains, starts, ends = self._checked(fields)
         now = self.clock()
         async with self.db.write() as s:
+            if fields.active:
+                await _refuse_covered(s, domains, None)
             row = Sponsor(
                 name=fields.name.strip(),
                 domains=domains,
@@ -383,6 +387,8 @@ class Credits:
             row = await s.get(Sponsor, sponsor_id)
             if row is None:
                 raise ApiError(404, "not_found", "no such sponsor")
+            if fields.active:
+                await _refuse_covered(s, domains, row.id)
             before = _shown(row)
             row.name, row.domains, row.rule = fields.name.strip(), domains, fields.rule
             row.free_calls, row.term_credits = fields.free_calls, fields.term_credits
@@ -401,6 +407,10 @@ class Credits:
         return row
 
     async def top_up(self, admin: User, sponsor_id: int, fields: TopUpFields) -> SponsorTopUp:
+        if not MIN_TOPUP_PAISE <= fields.amount_paise <= MAX_TOPUP_PAISE:
+            raise ApiError(
+                400, "invalid_field", "enter an amount from ₹1 to ₹10,00,000", "amount_paise"
+            )
         now = self.clock()
         async with self.db.write() as s:
             if await s.get(Sponsor, sponsor_id) is None:
@@ -491,6 +501,22 @@ class Credits:
                 for use, booking in uses
             ],
         }
+
+
+async def _refuse_covered(s: AsyncSession, domains: str, other_than: int | None) -> None:
+    """A 409 when another active sponsor already covers one of the domains: each student has
+    one sponsor, so whose wallet pays is never a guess. (SQLite serialises writers; on
+    PostgreSQL two administrators saving the same domain at the same instant could both pass.)"""
+    wanted = set(domains.split(","))
+    for other in await s.scalars(select(Sponsor).where(Sponsor.active.is_(True))):
+        shared = wanted & set(other.domain_list)
+        if other.id != other_than and shared:
+            raise ApiError(
+                409,
+                "domain_covered",
+                f"{', '.join(sorted(shared))} is already covered by {other.name}; pause it first",
+                "domains",
+            )
 
 
 def why_not(standing: Standing, balance_after: int | None) -> ApiError | None:

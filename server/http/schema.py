@@ -95,7 +95,10 @@ def _check(kind: Any, value: Any, name: str, meta: typing.Mapping[str, Any]) -> 
             raise BodyError(name, "must be a string")
         check_text(value, name)
         if "min_length" in meta and len(value) < meta["min_length"]:
-            raise BodyError(name, f"must be at least {meta['min_length']} characters")
+            least = meta["min_length"]
+            raise BodyError(
+                name, "must not be empty" if least == 1 else f"must be at least {least} characters"
+            )
         if "max_length" in meta and len(value) > meta["max_length"]:
             raise BodyError(name, f"must be at most {meta['max_length']} characters")
         return value

@@ -13,6 +13,7 @@ from aiohttp_session import get_session
 
 import web as web_assets
 from server.http.errors import REQUEST_ID
+from server.http.formats import rupees
 from server.http.security import csrf_token, current_user
 
 
@@ -41,6 +42,8 @@ class Templates:
         }
         self.env.globals["static"] = self.static_url
         self.env.globals["timedelta"] = timedelta
+        # Money on every page and in every macro (macros imported without context see globals).
+        self.env.globals["rupees"] = rupees
         self.env.filters["iso"] = iso_utc
 
     def static_url(self, name: str) -> str:

@@ -52,8 +52,14 @@ def booking_confirmed(
     mentor_name: str,
     paid_paise: int,
     invite: bytes,
+    sponsored: bool = False,
 ) -> list[Message]:
+    """`sponsored`: a free call or credit, paid by the mentee's institution."""
     attachment = (f"micromentor-{booking_id}.ics", "text/calendar", invite)
+    paid = rupees(paid_paise, exact=True)
+    payer = f"{paid} was paid"
+    if sponsored:
+        payer = f"{paid} is paid by their institution (a free call)"
     link = f"/call/{booking_id}"
     return [
         Message(
@@ -69,7 +75,7 @@ def booking_confirmed(
             mentor_id,
             "payment_received",
             f"{mentee_name} booked a call with you",
-            f"{topic}, {when(starts_at)}. {rupees(paid_paise, exact=True)} was paid; your share "
+            f"{topic}, {when(starts_at)}. {payer}; your share "
             f"reaches your wallet when the call is held. Join at {{url}}{link}"
             "\n\nThe calendar invite is attached.",
             link,
@@ -105,13 +111,20 @@ def booking_cancelled(
     refund_paise: int,
     paid_paise: int = 0,
     suspended: bool = False,
+    sponsored: bool = False,
 ) -> list[Message]:
-    """`suspended`: an administrator suspended the canceller's account, which cancelled it."""
-    refund = (
-        f"{rupees(refund_paise, exact=True)} is refunded to the card that paid."
-        if refund_paise
-        else "Under the cancellation policy nothing is refunded."
-    )
+    """`suspended`: an administrator suspended the canceller's account, which cancelled it.
+    `sponsored`: a free call or credit, whose refund goes back to the institution."""
+    if sponsored:
+        refund = (
+            "Your free call is given back."
+            if refund_paise >= paid_paise
+            else "Under the cancellation policy the free call stays used."
+        )
+    elif refund_paise:
+        refund = f"{rupees(refund_paise, exact=True)} is refunded to the card that paid."
+    else:
+        refund = "Under the cancellation policy nothing is refunded."
     messages = []
     for user, other in ((mentee_id, mentor_id), (mentor_id, mentee_id)):
         if suspended:
@@ -126,6 +139,8 @@ def booking_cancelled(
         elif refund_paise < paid_paise:  # a late cancellation: the mentor keeps their share
             kept = rupees(paid_paise - refund_paise, exact=True)
             money = f"Under the cancellation policy {kept} is kept; your share goes to your wallet."
+        elif sponsored:
+            money = "It was a free call: the mentee's institution gets its money back."
         else:
             money = "The mentee gets all their money back."
         messages.append(

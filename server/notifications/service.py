@@ -139,6 +139,7 @@ class Notifications:
                 mentor_name=mentor.name,
                 paid_paise=booking.paid_paise,
                 invite=ics,
+                sponsored=booking.sponsor_id is not None,
             )
         if event.kind == "booking_cancelled":
             booking, mentor, mentee = await self._booking(s, event.subject_id)
@@ -156,6 +157,7 @@ class Notifications:
                 refund_paise=booking.refund_paise or 0,
                 paid_paise=booking.paid_paise,
                 suspended=bool(event.data.get("suspended")),
+                sponsored=booking.sponsor_id is not None,
             )
         if event.kind == "booking_rescheduled":
             booking, mentor, mentee = await self._booking(s, event.subject_id)

@@ -30,7 +30,7 @@ def test_parse_accepts_a_good_body() -> None:
     [
         ({}, "name", "is required"),
         ({"name": 5}, "name", "must be a string"),
-        ({"name": ""}, "name", "at least 1"),
+        ({"name": ""}, "name", "must not be empty"),
         ({"name": "toolong"}, "name", "at most 5"),
         ({"name": "x", "count": "3"}, "count", "must be an integer"),
         ({"name": "x", "count": True}, "count", "must be an integer"),

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from billing.ledger import SPONSOR_DEPOSITS, escrow, sponsor, wallet
 from server.db.engine import DATABASE
-from server.db.models import LedgerEntry, LedgerTransaction
+from server.db.models import LedgerEntry, LedgerTransaction, Notification
+from server.notifications.service import NOTIFICATIONS
 from server.payments.money import MONEY
 from tests.conftest import FakeClock
 from tests.integration.credits.conftest import CreditSite
@@ -183,6 +184,8 @@ async def test_campus_addresses_are_checked(site: CreditSite, clock: FakeClock) 
     )
     assert again.status == 429 and again.headers["Retry-After"]
 
+    empty = await client.post("/api/me/campus-address", json={"email": " "}, headers=headers)
+    assert (await empty.json())["error"]["message"] == "enter your campus email address"
     bad = await client.get("/campus/confirm?token=nonsense")
     assert bad.status == 404 and "does not work" in await bad.text()
     token_text = await site.link_token("s@campus.edu")
@@ -190,8 +193,11 @@ async def test_campus_addresses_are_checked(site: CreditSite, clock: FakeClock) 
     expired = await client.get(f"/campus/confirm?token={token_text}")
     assert expired.status == 404
 
-    # Another account cannot confirm an address someone already confirmed.
+    # Another account cannot confirm an address someone already confirmed; opening one's own
+    # link again (a double click, a mail scanner first) still says it is confirmed.
     await site.student("first@example.org", "shared@campus.edu")
+    again = await client.get(f"/campus/confirm?token={await site.link_token('shared@campus.edu')}")
+    assert again.status == 200 and "is confirmed" in await again.text()
     other, _oid, other_token = await site.user("second@example.org")
     taken = await other.post(
         "/api/me/campus-address",
@@ -255,3 +261,72 @@ async def test_credits_a_term_and_an_empty_wallet(site: CreditSite, clock: FakeC
     student_headers = {"X-CSRF-Token": token}
     forbidden = await student.post("/api/admin/sponsors", json={}, headers=student_headers)
     assert forbidden.status == 403
+
+
+async def test_sponsors_are_checked_and_audited(site: CreditSite) -> None:
+    sponsor_id = await site.sponsor()
+    admin, admin_token = await site.admin_once()
+    headers = {"X-CSRF-Token": admin_token}
+    twice = await admin.post(
+        "/api/admin/sponsors", json={"name": "Other", "domains": ["campus.edu"]}, headers=headers
+    )
+    assert twice.status == 409
+    assert (await twice.json())["error"]["code"] == "domain_covered"
+    paused = await admin.post(
+        "/api/admin/sponsors",
+        json={"name": "Later", "domains": ["campus.edu"], "active": False},
+        headers=headers,
+    )
+    assert paused.status == 201  # a paused one may wait on the same domain
+
+    for body, field in (
+        ({"amount_paise": 0, "reference": "x"}, "amount_paise"),
+        ({"amount_paise": 100_000_001, "reference": "x"}, "amount_paise"),
+        ({"amount_paise": 500, "reference": "r" * 101}, "reference"),
+        ({"amount_paise": 500, "reference": ""}, "reference"),
+    ):
+        refused = await admin.post(
+            f"/api/admin/sponsors/{sponsor_id}/topups", json=body, headers=headers
+        )
+        assert refused.status == 400, body
+        assert (await refused.json())["error"]["field"] == field
+    zero = await admin.post(
+        f"/api/admin/sponsors/{sponsor_id}/topups",
+        json={"amount_paise": 0, "reference": "x"},
+        headers=headers,
+    )
+    assert "₹1" in (await zero.json())["error"]["message"]
+
+    audit = await admin.get("/admin/audit")
+    assert audit.status == 200
+    text = await audit.text()
+    assert "sponsor topped up" in text and "₹1,000.00" in text
+    for page in ("/admin/sponsors", f"/admin/sponsors/{sponsor_id}"):
+        shown = await admin.get(page)
+        assert shown.status == 200 and "Campus Institute" in await shown.text()
+
+
+async def test_messages_about_a_free_call_speak_of_the_institution(
+    site: CreditSite, clock: FakeClock
+) -> None:
+    await site.sponsor()
+    _m, mentor_id, _t = await site.mentor()
+    student, student_id, token = await site.student("n@example.org", "n@campus.edu")
+    made = await (await sponsored(site, student, token, mentor_id, 0)).json()
+    cancelled = await student.post(
+        f"/api/bookings/{made['booking']['id']}/cancel",
+        json={"reason": "clash"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert cancelled.status == 200
+    await site.server.app[NOTIFICATIONS].handle_events()
+    async with site.server.app[DATABASE].read() as s:
+        told = {
+            (n.user_id, n.kind): n.body
+            for n in await s.scalars(select(Notification).order_by(Notification.id))
+        }
+    assert "paid by their institution (a free call)" in told[(mentor_id, "payment_received")]
+    assert "the free call stays used" in told[(student_id, "booking_cancelled")]
+    assert (
+        "₹150.00 is kept; your share goes to your wallet" in told[(mentor_id, "booking_cancelled")]
+    )
