@@ -26,6 +26,7 @@ CONSOLE = (
     ("/admin/community", "Community", "reported posts, questions and replies to hide or keep"),
     ("/admin/mentors", "Mentor applications", "approve or reject new mentors"),
     ("/admin/payouts", "Payouts", "transfers to make to mentors"),
+    ("/admin/sponsors", "Sponsors", "institutions paying their students' free calls; top-ups"),
     ("/admin/outbox", "Outbox", "mail waiting, sent and failed"),
     ("/admin/audit", "Audit log", "who did what, when, before and after"),
 )

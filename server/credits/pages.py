@@ -20,6 +20,12 @@ routes = RouteTable("pages")
 S = r"{sponsor_id:\d+}"
 # The pages that show a user's free calls: the account, the dashboard and a mentor's page.
 SHOWN_ON = re.compile(r"^/(account|dashboard|mentors/\d+)$")
+DONE = {
+    "created": "The sponsor is set up. Record its first top-up on its page.",
+    "saved": "The rule is saved; students see it the next time they book.",
+    "topped_up": "The top-up is recorded: the wallet pays calls from now on.",
+}
+DONE_QUERY = (QueryParam("done", "an action just done: say so"),)
 
 
 async def credits_of_viewer(request: web.Request) -> dict[str, Any]:
@@ -28,7 +34,7 @@ async def credits_of_viewer(request: web.Request) -> dict[str, Any]:
     credits = request.app[CREDITS]
     if user is None or not credits.enabled or not SHOWN_ON.match(request.path):
         return {}
-    return {"credits": await credits.standing(user)}
+    return {"credits": await credits.standing(user), "campus_domains": credits.campus_domains}
 
 
 @routes.page(
@@ -59,11 +65,13 @@ async def confirm_page(request: web.Request) -> web.Response:
     "Sponsors: institutions paying their students' free calls; set one up",
     errors=(403,),
     login=True,
+    query=DONE_QUERY,
 )
 async def sponsors_page(request: web.Request) -> web.Response:
     require_admin(request)
     credits = request.app[CREDITS]
     context = {
+        "done": DONE.get(request.query.get("done", ""), ""),
         "sponsors": await credits.sponsors(),
         "campus_domains": credits.campus_domains,
         "default_free_calls": credits.settings.free_calls_per_week,
@@ -77,11 +85,13 @@ async def sponsors_page(request: web.Request) -> web.Response:
     "One sponsor: its wallet, top-ups and calls covered; change its rule, record a top-up",
     errors=(403, 404),
     login=True,
+    query=DONE_QUERY,
 )
 async def sponsor_page(request: web.Request) -> web.Response:
     require_admin(request)
     credits = request.app[CREDITS]
     context = {
+        "done": DONE.get(request.query.get("done", ""), ""),
         "sponsor": await credits.sponsor(path_id(request, "sponsor_id")),
         "campus_domains": credits.campus_domains,
         "rupees": rupees,

@@ -100,6 +100,9 @@ window.mm = (function () {
     if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
   }
 
+  // An amount as typed, without spaces or the commas of "1,00,000" or "1,000".
+  const rupeeText = (el) => el.value.replace(/[,\s]/g, "");
+
   // <form data-api="POST /api/…" data-then="/next"> sends its fields as JSON.
   // data-type="int|bool|list|rupees" on an input converts its value; data-confirm="…" on the
   // form asks before sending (a final decision).
@@ -111,7 +114,7 @@ window.mm = (function () {
         const body = {};
         // An amount in rupees has at most two decimals: "49.5" is ₹49.50, "33.333" is refused.
         const badAmount = [...form.querySelectorAll("[data-type=rupees]")].find(
-          (el) => !el.disabled && el.value !== "" && !/^\d{1,9}(\.\d{1,2})?$/.test(el.value.trim()));
+          (el) => !el.disabled && el.value !== "" && !/^\d{1,9}(\.\d{1,2})?$/.test(rupeeText(el)));
         if (badAmount) {
           return showError(form, { field: badAmount.name, message: "enter an amount in rupees, like 50 or 49.50" });
         }
@@ -122,7 +125,7 @@ window.mm = (function () {
           const type = el.dataset.type;
           if (type === "bool") body[el.name] = el.checked;
           else if (type === "int") { if (el.value !== "") body[el.name] = Number(el.value); }
-          else if (type === "rupees") { if (el.value !== "") body[el.name] = Math.round(Number(el.value.trim()) * 100); }
+          else if (type === "rupees") { if (el.value !== "") body[el.name] = Math.round(Number(rupeeText(el)) * 100); }
           else if (type === "local-datetime") { if (el.value) body[el.name] = new Date(el.value).toISOString(); else body[el.name] = ""; }
           else if (type === "list") body[el.name] = el.value.split(",").map((v) => v.trim()).filter(Boolean);
           else body[el.name] = el.value;

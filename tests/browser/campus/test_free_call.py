@@ -1,6 +1,7 @@
-"""Issue 21's journey on a phone: a student confirms their campus address from the account
-page, favourites a mentor, finds them under "Favourites only" and books a free call end to end,
-never seeing a payment page."""
+"""Issue 21's journey on a phone: an administrator sets a sponsor up and records its top-up in
+the console; a student confirms their campus address from the account page, favourites a
+mentor, finds them under "Favourites only" and books a free call end to end, never seeing a
+payment page, then cancels it and is told the free call stays used."""
 
 from __future__ import annotations
 
@@ -44,11 +45,25 @@ async def test_favourite_a_mentor_and_book_a_free_call_without_paying(
     admin = await aiohttp_client(server)
     admin_token = await login(admin, "root@example.org")
     site._admin = (admin, admin_token)
-    sponsor_id = await site.sponsor()
     await approved_mentor(await aiohttp_client(server), admin, admin_token, "m@x.org", "Meera Nair")
     await approved_mentor(await aiohttp_client(server), admin, admin_token, "r@x.org", "Ravi Shah")
     await register(await aiohttp_client(server), "kiran@example.org", "mentee", "Kiran Rao")
     base = f"http://127.0.0.1:{server.port}"
+
+    # The administrator sets the institution up from the console and records its transfer.
+    console = await logged_in_page(browser, base, "root@example.org", then="/admin")
+    await console.get_by_role("link", name="Sponsors").first.click()
+    await console.get_by_label("Institution").fill("Campus Institute")
+    await console.get_by_role("button", name="Set up the sponsor").click()
+    await expect(console.get_by_role("status")).to_contain_text("The sponsor is set up")
+    await console.get_by_role("link", name="Campus Institute").click()
+    await console.get_by_label("Amount in rupees").fill("1,000")
+    await console.get_by_label("Transfer reference").fill("NEFT 42")
+    await console.get_by_role("button", name="Record the top-up").click()
+    await expect(console.get_by_role("status")).to_contain_text("The top-up is recorded")
+    await expect(console.get_by_text("Wallet ₹1,000.00")).to_be_visible()
+    await look(console, shots, "admin-sponsor")
+    sponsor_id = int(console.url.split("/admin/sponsors/")[1].split("?")[0])
 
     page = await logged_in_page(browser, base, "kiran@example.org", then="/account")
     visited: list[str] = []
@@ -89,6 +104,7 @@ async def test_favourite_a_mentor_and_book_a_free_call_without_paying(
         "Booked with a free call from your institution"
     )
     await expect(page.locator("li.booking").first).to_contain_text("Meera Nair")
+    await expect(page.get_by_text("Free calls from Campus Institute: 1 of 2")).to_be_visible()
     assert not [url for url in visited if "/payments/" in url or url.endswith("/pay")], visited
 
     # Cancelling this close to the call: the page says the free call stays used, first.
