@@ -60,6 +60,7 @@ DONE = {
     "asked": "Your question is up; members of the community can reply.",
     "replied": "Your reply is up.",
     "reported": "Thank you: a moderator will look at it.",
+    "already_reported": "You reported this already; a moderator will look at it.",
     "deleted": "Deleted.",
     "reply_deleted": "Your reply is deleted.",
     "joined": "You joined: ask questions and reply here.",
@@ -354,8 +355,8 @@ async def reply_delete_submit(request: web.Request) -> web.StreamResponse:
 async def post_report_submit(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     post_id = path_id(request, "post_id")
-    await _report(request, user, "post", post_id)
-    raise web.HTTPSeeOther(f"/posts/{post_id}?done=reported")
+    done = await _report(request, user, "post", post_id)
+    raise web.HTTPSeeOther(f"/posts/{post_id}?done={done}")
 
 
 @routes.post(
@@ -369,18 +370,22 @@ async def reply_report_submit(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     reply_id = path_id(request, "reply_id")
     post_id = await request.app[COMMUNITIES].reply_post_id(reply_id)
-    await _report(request, user, "reply", reply_id)
-    raise web.HTTPSeeOther(f"/posts/{post_id}?done=reported#reply-{reply_id}")
+    done = await _report(request, user, "reply", reply_id)
+    raise web.HTTPSeeOther(f"/posts/{post_id}?done={done}#reply-{reply_id}")
 
 
-async def _report(request: web.Request, user: User, kind: str, subject_id: int) -> None:
+async def _report(request: web.Request, user: User, kind: str, subject_id: int) -> str:
+    """Reports it; what the page then says: `reported`, or `already_reported` when the
+    first report stands (a reason left out at first is added to it instead)."""
     form = await read_form(request)
     body = _parse(ReportFields, {"reason": _text(form, "reason")})
     try:
         await request.app[COMMUNITIES].report(user, kind, subject_id, body.reason)
     except ApiError as exc:
-        if exc.code != "already_reported":  # reported twice: the first report stands
+        if exc.code != "already_reported":
             raise
+        return "already_reported"
+    return "reported"
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -377,13 +377,17 @@ class Communities:
                     await _visible(s, subject_id)
                 else:
                     await _visible_reply_of(s, subject_id)
-                if await s.scalar(
-                    select(CommunityReport.id).where(
+                earlier = await s.scalar(
+                    select(CommunityReport).where(
                         CommunityReport.subject_type == kind,
                         CommunityReport.subject_id == subject_id,
                         CommunityReport.reporter_id == user.id,
                     )
-                ):
+                )
+                if earlier is not None:
+                    if earlier.decided_at is None and not earlier.reason and reason.strip():
+                        earlier.reason = reason.strip()  # the reason they left out at first
+                        return earlier
                     raise _already_reported(kind)
                 report = CommunityReport(
                     subject_type=kind,

@@ -145,6 +145,12 @@ window.mm = (function () {
   // What pages would otherwise do inline, which the Content-Security-Policy forbids:
   // <button data-print> prints; <span data-share="40"> becomes a bar 40% high.
   function behaviours() {
+    // <form data-confirm="…"> without data-api (a plain POST) asks before it is sent too.
+    document.querySelectorAll("form[data-confirm]:not([data-api])").forEach((form) => {
+      form.addEventListener("submit", (event) => {
+        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      });
+    });
     document.querySelectorAll("[data-print]").forEach((button) => {
       button.addEventListener("click", () => window.print());
     });

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Dialog, expect
 
 from server.app import create_app
 from tests.browser.conftest import csp_violations, logged_in_page, look
@@ -75,5 +75,17 @@ async def test_a_post_a_reply_and_a_report_reach_the_administrator(
     await expect(case).to_contain_text("Looks like an advert")
     await expect(case.get_by_role("button", name="Hide it")).to_be_visible()
     await look(admin, shots, "admin-community")
+
+    # Deleting asks first; saying no keeps the post.
+    asked: list[str] = []
+
+    async def say_no(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.dismiss()
+
+    mentor.on("dialog", say_no)
+    await mentor.get_by_role("button", name="Delete").click()
+    await expect(heading).to_be_visible()
+    assert asked == ["Delete this post and its replies? This cannot be undone."]
     for page in (mentor, mentee, admin):
         assert await csp_violations(page) == []

@@ -27,13 +27,18 @@ async def test_a_reported_post_reaches_moderation_and_hiding_it_empties_the_feed
     twice = await people.mentee.call("POST", f"/api/posts/{pid}/report", {"reason": "Spam"})
     assert (twice[0], twice[1]["error"]["code"]) == (409, "already_reported")
     assert (await people.admin.call("POST", f"/api/posts/{pid}/report", {}))[0] == 201
+    # A reason left out at first is added to the open report; after that, it stands.
+    later = await people.admin.call("POST", f"/api/posts/{pid}/report", {"reason": "Ads"})
+    assert later[0] == 201 and later[1]["report"]["reason"] == "Ads"
+    again = await people.admin.call("POST", f"/api/posts/{pid}/report", {"reason": "More"})
+    assert (again[0], again[1]["error"]["code"]) == (409, "already_reported")
 
     assert (await people.mentee.call("GET", "/api/admin/community-reports"))[0] == 403
     status, queue = await people.admin.call("GET", "/api/admin/community-reports")
     assert status == 200 and queue["total"] == 1
     (case,) = queue["items"]
     assert (case["kind"], case["post"]["id"], case["reply"]) == ("post", pid, None)
-    assert [r["reason"] for r in case["reports"]] == ["Spam", ""]
+    assert [r["reason"] for r in case["reports"]] == ["Spam", "Ads"]
     console = await people.admin.page("/admin")
     assert "<strong>1</strong> reported post or reply" in console
     page = await people.admin.page("/admin/community")
