@@ -6,7 +6,10 @@ server error, and every response has a status, content type and body the documen
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
+from aiohttp import web
 from hypothesis import given
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
@@ -30,8 +34,10 @@ from server.accounts.service import ACCOUNTS
 from server.db.engine import DATABASE
 from server.db.models import User
 from tests.conftest import PASSWORD, make_config
+from tests.integration.assistant.fake_model import FakeModel
 from tests.support.booking import ALL_WEEK, PROFILE
 from tests.support.fuzz import fuzz_settings
+from tests.support.net import free_port
 from tests.support.server_thread import ErrorLog, ServerThread
 
 CHECKS = [
@@ -151,9 +157,36 @@ def mentor_id(identity: Identity) -> int:
     return me
 
 
+@contextlib.contextmanager
+def model_server() -> Iterator[str]:
+    """The assistant's model server, faked on loopback in a thread of its own, so the
+    assistant's routes check their input as with an assistant configured instead of answering
+    404 `assistant_off`: its base URL. (Generated ids seldom name a booking whose conversation
+    can be drafted, so the fake rarely gets a request: tests/integration/assistant drives it.)"""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(FakeModel().app())
+    port = free_port()
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     directory: Path = tmp_path_factory.mktemp("schemathesis")
+    with model_server() as model_url:
+        yield from _served(directory, model_url)
+
+
+def _served(directory: Path, model_url: str) -> Iterator[Api]:
     config = make_config(
         directory,
         MICROMENTOR_MEDIA_ICE_ADDRESSES="127.0.0.1",
@@ -164,6 +197,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         MICROMENTOR_BOOKING_MAX_UNPAID_HOLDS="50",
         # Campus addresses and sponsors answer more than "none are set up".
         MICROMENTOR_ACCOUNTS_CAMPUS_DOMAINS="example.org",
+        MICROMENTOR_ASSISTANT_URL=model_url,
+        MICROMENTOR_ASSISTANT_MODEL="fake",
+        MICROMENTOR_ASSISTANT_DRAFTS_PER_HOUR="10000",
     )
     with ServerThread(config) as server:
         yield Api(server, _prepare(server))
