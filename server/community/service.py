@@ -40,7 +40,7 @@ from server.community.shapes import (
     slug_of,
 )
 from server.community.tables import Community, CommunityReport, Membership, Post, Reply
-from server.db import audit
+from server.db import audit, events
 from server.db.engine import Database
 from server.db.models import MentorProfile, User
 from server.http.errors import ApiError
@@ -450,6 +450,23 @@ class Communities:
                 "open_reports": len(reports),
             }
             if hide:
+                if subject.hidden_at is None:  # its author is told, once
+                    post = (
+                        subject if isinstance(subject, Post) else await s.get(Post, subject.post_id)
+                    )
+                    what = "reply" if isinstance(subject, Reply) else subject.kind
+                    title = post.title if post is not None else ""
+                    events.record(
+                        s,
+                        "community_hidden",
+                        subject_id,
+                        now,
+                        actor_id=admin.id,
+                        author_id=subject.author_id,
+                        what=what,
+                        title=title,
+                        note=note,
+                    )
                 subject.hidden_at, subject.hidden_note = subject.hidden_at or now, note
             else:
                 subject.hidden_at, subject.hidden_note = None, ""

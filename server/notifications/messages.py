@@ -247,6 +247,22 @@ def review_written(
     ]
 
 
+def community_hidden(*, author_id: int, what: str, title: str, note: str) -> list[Message]:
+    """A moderator hid the author's post, question or reply (`what`); `title`: the post's."""
+    on = f' on "{title}"' if what == "reply" else f' "{title}"'
+    why = f" The moderator's note: {note}" if note else ""
+    return [
+        Message(
+            author_id,
+            "community_hidden",
+            f"A moderator hid your {what}",
+            f"Your {what}{on} no longer shows in the feeds or on your page.{why} "
+            "Community guidelines: {url}/community",
+            "/community",
+        )
+    ]
+
+
 def dispute_opened(
     *, booking_id: int, starts_at: datetime, mentee_id: int, mentor_id: int, names: dict[int, str]
 ) -> list[Message]:

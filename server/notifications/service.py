@@ -211,6 +211,14 @@ class Notifications:
                 rating=review.rating,
                 mentee_name=author.name,
             )
+        if event.kind == "community_hidden":
+            data = event.data
+            return messages.community_hidden(
+                author_id=int(data["author_id"]),
+                what=str(data["what"]),
+                title=str(data["title"]),
+                note=str(data["note"]),
+            )
         return []
 
     async def _dispute(self, s: AsyncSession, event: DomainEvent) -> list[Message]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from server.db.engine import DATABASE
-from server.db.models import AuditEntry
+from server.db.models import AuditEntry, Notification
+from server.notifications.service import NOTIFICATIONS
 from tests.integration.community.support import cast, joined, post
 from tests.support.booking import Site
 
@@ -73,6 +74,15 @@ async def test_a_reported_post_reaches_moderation_and_hiding_it_empties_the_feed
     assert entry.before == {"hidden": False, "hidden_note": "", "open_reports": 2}
     assert entry.after == {"hidden": True, "hidden_note": "Advertising", "open_reports": 0}
     assert entry.actor_id == people.admin.id and entry.note == "Advertising"
+
+    # Its author is told, once, with the moderator's note.
+    await site.server.app[NOTIFICATIONS].handle_events()
+    async with site.server.app[DATABASE].read() as s:
+        told = list(
+            await s.scalars(select(Notification).where(Notification.kind == "community_hidden"))
+        )
+    assert [(n.user_id, n.title) for n in told] == [(people.mentor.id, "A moderator hid your post")]
+    assert '"Buy my course" no longer shows' in told[0].body and "Advertising" in told[0].body
 
     # Kept after all: it is back.
     status, back = await people.admin.call(
