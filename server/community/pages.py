@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.web_request import FileField
-from multidict import MultiDictProxy
 
 from server.community.service import COMMUNITIES, Communities
 from server.community.shapes import (
@@ -32,9 +31,8 @@ from server.community.shapes import (
 )
 from server.db.models import User
 from server.http.errors import ApiError
-from server.http.requests import path_id, query_of, read_form
+from server.http.requests import Form, form_text, parse_form, path_id, query_of, read_form
 from server.http.routes import PAGE, QueryParam, RouteTable
-from server.http.schema import BodyError, parse
 from server.http.security import current_user, require_user
 from server.http.templating import TEMPLATES
 
@@ -79,21 +77,9 @@ LIMITS = {
 }
 DONE_QUERY = (QueryParam("done", "what was just done (`published`, `reported` ...): say so"),)
 
-Form = MultiDictProxy[str | bytes | FileField]
-
-
-def _text(form: Form, name: str) -> str:
-    """A text field of the form, with the browser's CRLF line ends counted as one character."""
-    value = form.get(name)
-    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
-
 
 def _parse(cls: type[T], values: dict[str, Any]) -> T:
-    try:
-        return parse(cls, values)
-    except BodyError as exc:
-        label = LABELS.get(exc.field or "", "The form")
-        raise ApiError(400, "invalid_field", f"{label} {exc.message}.", exc.field) from None
+    return parse_form(cls, values, LABELS)
 
 
 def _sentence(exc: ApiError) -> str:
@@ -187,7 +173,7 @@ async def create_community_submit(request: web.Request) -> web.StreamResponse:
     if not user.is_admin:
         raise ApiError(403, "forbidden", "administrators only")
     form = await read_form(request)
-    values = {"name": _text(form, "name"), "description": _text(form, "description")}
+    values = {"name": form_text(form, "name"), "description": form_text(form, "description")}
     try:
         made = await request.app[COMMUNITIES].create(user, _parse(CommunityFields, values))
     except ApiError as exc:
@@ -268,7 +254,7 @@ async def ask_submit(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     service = request.app[COMMUNITIES]
     listed = await service.community(user, slug=request.match_info["slug"])
-    values = {"title": _text(form, "title"), "body": _text(form, "body")}
+    values = {"title": form_text(form, "title"), "body": form_text(form, "body")}
     try:
         shown = await service.ask(user, listed.community.id, _parse(QuestionFields, values))
     except ApiError as exc:
@@ -321,7 +307,7 @@ async def reply_submit(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     form = await read_form(request)
     post_id = path_id(request, "post_id")
-    text = _text(form, "body")
+    text = form_text(form, "body")
     try:
         body = _parse(ReplyFields, {"body": text})
         made = await request.app[COMMUNITIES].reply(user, post_id, body.body)
@@ -378,7 +364,7 @@ async def _report(request: web.Request, user: User, kind: str, subject_id: int) 
     """Reports it; what the page then says: `reported`, or `already_reported` when the
     first report stands (a reason left out at first is added to it instead)."""
     form = await read_form(request)
-    body = _parse(ReportFields, {"reason": _text(form, "reason")})
+    body = _parse(ReportFields, {"reason": form_text(form, "reason")})
     try:
         await request.app[COMMUNITIES].report(user, kind, subject_id, body.reason)
     except ApiError as exc:
@@ -445,9 +431,9 @@ async def new_post_submit(request: web.Request) -> web.StreamResponse:
     await _must_be_mentor(service, user)
     form = await read_form(request)
     values = {
-        "title": _text(form, "title"),
-        "body": _text(form, "body"),
-        "community": _text(form, "community"),
+        "title": form_text(form, "title"),
+        "body": form_text(form, "body"),
+        "community": form_text(form, "community"),
     }
     try:
         community_id = None
@@ -505,7 +491,7 @@ async def edit_post_submit(request: web.Request) -> web.StreamResponse:
     post_id = path_id(request, "post_id")
     service = request.app[COMMUNITIES]
     form = await read_form(request)
-    values = {"title": _text(form, "title"), "body": _text(form, "body")}
+    values = {"title": form_text(form, "title"), "body": form_text(form, "body")}
     try:
         shown = await service.edit(user, post_id, _parse(PostEdit, values))
     except ApiError as exc:
@@ -517,7 +503,7 @@ async def edit_post_submit(request: web.Request) -> web.StreamResponse:
         )
     cover = ""
     if shown.post.kind == "post":
-        if _text(form, "remove_cover") and shown.post.cover:
+        if form_text(form, "remove_cover") and shown.post.cover:
             await service.remove_cover(user, post_id)
         cover = await _save_cover(service, user, post_id, form)
     raise web.HTTPSeeOther(f"/posts/{post_id}?done=saved{cover}")

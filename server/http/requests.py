@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.web_request import FileField
@@ -14,6 +14,7 @@ from server.http.errors import ApiError, read_json
 from server.http.schema import INT_MAX, BodyError, parse, parse_query
 
 T = TypeVar("T")
+Form = MultiDictProxy[str | bytes | FileField]
 
 
 async def read_body(request: web.Request, cls: type[T]) -> T:
@@ -107,3 +108,19 @@ def client_address(request: web.Request) -> str:
 def is_https(request: web.Request) -> bool:
     """The request came over HTTPS, directly or through a trusted proxy."""
     return request.app.get(PROXIES, NO_PROXIES).is_https(request)
+
+
+def form_text(form: Form, name: str) -> str:
+    """A text field of a form, with the browser's CRLF line ends counted as one character."""
+    value = form.get(name)
+    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
+
+
+def parse_form(cls: type[T], values: dict[str, Any], labels: Mapping[str, str]) -> T:
+    """A form's values into `cls`; a 400 whose message is a sentence naming the field by its
+    label on the page ("The title must not be empty.")."""
+    try:
+        return parse(cls, values)
+    except BodyError as exc:
+        label = labels.get(exc.field or "", "The form")
+        raise ApiError(400, "invalid_field", f"{label} {exc.message}.", exc.field) from None

@@ -8,14 +8,11 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from aiohttp import web
-from aiohttp.web_request import FileField
-from multidict import MultiDictProxy
 
 from server.db.models import User
 from server.http.errors import ApiError
-from server.http.requests import path_id, read_form
+from server.http.requests import Form, form_text, parse_form, path_id, read_form
 from server.http.routes import QueryParam, RouteTable
-from server.http.schema import BodyError, parse
 from server.http.security import require_admin, require_user
 from server.http.templating import TEMPLATES
 from server.reviews.service import REVIEWS
@@ -43,28 +40,16 @@ DONE = {
     "keep": "The review stays; its reports are closed.",
 }
 
-Form = MultiDictProxy[str | bytes | FileField]
-
-
-def _text(form: Form, name: str) -> str:
-    """A text field of the form, with the browser's CRLF line ends counted as one character."""
-    value = form.get(name)
-    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
-
 
 def _parse(cls: type[T], values: dict[str, Any]) -> T:
-    try:
-        return parse(cls, values)
-    except BodyError as exc:
-        label = LABELS.get(exc.field or "", "The form")
-        raise ApiError(400, "invalid_field", f"{label} {exc.message}.", exc.field) from None
+    return parse_form(cls, values, LABELS)
 
 
 def _review_fields(form: Form) -> ReviewFields:
-    stars = _text(form, "rating")
+    stars = form_text(form, "rating")
     if stars not in ("1", "2", "3", "4", "5"):
         raise ApiError(400, "invalid_field", "Choose from 1 to 5 stars.", "rating")
-    return _parse(ReviewFields, {"rating": int(stars), "text": _text(form, "text")})
+    return _parse(ReviewFields, {"rating": int(stars), "text": form_text(form, "text")})
 
 
 # -- the mentee's review ---------------------------------------------------------------------------
@@ -129,7 +114,7 @@ async def review_submit(request: web.Request) -> web.StreamResponse:
     except ApiError as exc:
         if exc.status in (403, 404):
             raise
-        posted = {"rating": _text(form, "rating"), "text": _text(form, "text")}
+        posted = {"rating": form_text(form, "rating"), "text": form_text(form, "text")}
         return await _review_form(
             request, user, posted=posted, error=exc.message, status=exc.status
         )
@@ -150,7 +135,7 @@ async def review_reply_submit(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     form = await read_form(request)
     reviews, review_id = request.app[REVIEWS], path_id(request, "review_id")
-    text = _text(form, "text").strip()
+    text = form_text(form, "text").strip()
     if not text:  # back to the review, saying what is missing
         review = await reviews.get(review_id)
         if review is None:
@@ -172,7 +157,7 @@ async def review_reply_submit(request: web.Request) -> web.StreamResponse:
 async def review_report_submit(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     form = await read_form(request)
-    body = _parse(ReportFields, {"reason": _text(form, "reason")})
+    body = _parse(ReportFields, {"reason": form_text(form, "reason")})
     reviews, review_id = request.app[REVIEWS], path_id(request, "review_id")
     try:
         await reviews.report(user, review_id, body.reason)
@@ -216,7 +201,7 @@ async def admin_reviews_page(request: web.Request) -> web.Response:
 async def moderate_review_submit(request: web.Request) -> web.StreamResponse:
     admin = require_admin(request)
     form = await read_form(request)
-    values = {"decision": _text(form, "decision"), "note": _text(form, "note")}
+    values = {"decision": form_text(form, "decision"), "note": form_text(form, "note")}
     body = _parse(Moderation, values)
     await request.app[REVIEWS].moderate(
         admin, path_id(request, "review_id"), body.decision == "hide", body.note
