@@ -55,14 +55,16 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# The tests mostly wait (on browsers, calls, servers), so two pytest workers halve the wall
-# time even on 2 cores; --dist loadfile keeps each file (and its module fixtures) on one worker.
-# PYTEST_WORKERS=0 runs everything in one process. The 20 slowest tests are listed at the end.
+# The tests mostly wait (on browsers, calls, servers), so two pytest workers cut the wall time
+# even on 2 cores. --dist loadgroup keeps each file (and its module fixtures) on one worker, and
+# every test that holds a real call on one worker too (tests/conftest.py CALL_TESTS), so calls
+# never compete with calls. PYTEST_WORKERS=0 runs everything in one process. The 20 slowest
+# tests are listed at the end.
 PYTEST_WORKERS ?= 2
 
 # pytest exits 5 when it collected nothing; that is a failure here, not a pass.
 test: $(STAMP) system-packages lint
-	@$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=20 \
+	@$(PY) -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --durations=20 \
 	  $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing"; exit 1; fi; exit $$rc
 

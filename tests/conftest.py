@@ -40,6 +40,32 @@ TEST_DEFAULTS = {
 }
 
 
+# Under pytest-xdist (make test: --dist loadgroup), the tests that hold real calls (Chromium
+# pages in a call, aiortc peers, media workers, call servers) share one group, so two of them
+# never compete for a 2-core machine at once: a call's timing is part of what they check. Every
+# other test file is a group of its own, as --dist loadfile would make it.
+CALL_TESTS = (
+    "tests/media/",
+    "tests/integration/calls/",
+    "tests/integration/workers/",
+    "tests/integration/cluster/",
+    "tests/browser/restarts/",
+    "tests/browser/recordings/",
+    "tests/browser/test_call_page.py",
+    "tests/browser/test_screen_share.py",
+    "tests/browser/test_paid_call.py",
+    "tests/browser/test_demo_call.py",
+    "tests/browser/test_journeys.py",
+    "tests/browser/test_conversation.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group("calls" if path.startswith(CALL_TESTS) else path))
+
+
 def make_config(data_dir: Path, **env: str) -> Config:
     return load_config(None, {**TEST_DEFAULTS, "MICROMENTOR_SERVER_DATA_DIR": str(data_dir), **env})
 
