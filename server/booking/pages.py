@@ -203,6 +203,7 @@ async def _listed(request: web.Request, mentor_ids: set[int]) -> set[int]:
         QueryParam("paid", "a booking just paid: say so", "integer"),
         QueryParam("cancelled", "a booking just cancelled: say so", "integer"),
         QueryParam("moved", "a booking just moved: say so", "integer"),
+        QueryParam("interests", "`saved`: the interests were just saved: say so"),
     ),
 )
 async def dashboard(request: web.Request) -> web.Response:
@@ -212,6 +213,7 @@ async def dashboard(request: web.Request) -> web.Response:
     context["just_paid"] = _booking_named(request, context, "paid")
     context["just_cancelled"] = _booking_named(request, context, "cancelled")
     context["just_moved"] = _booking_named(request, context, "moved")
+    context["interests_saved"] = request.query.get("interests") == "saved"
     return await request.app[TEMPLATES].render(request, "dashboard.html", context)
 
 

@@ -96,4 +96,4 @@ async def interests_submit(request: web.Request) -> web.StreamResponse:
     except ApiError as exc:
         message = exc.message[:1].upper() + exc.message[1:] + "."
         return await _interests_page(request, text, message, 400)
-    raise web.HTTPSeeOther("/dashboard#for-you")
+    raise web.HTTPSeeOther("/dashboard?interests=saved#for-you")

@@ -58,7 +58,8 @@ async def test_favourite_filter_and_mentors_for_you_by_keyboard(
     await page.keyboard.press("Tab")
     await expect(for_you.get_by_role("button", name="Save interests")).to_be_focused()
     await page.keyboard.press("Enter")
-    await page.wait_for_url("**/dashboard#for-you")
+    await page.wait_for_url("**/dashboard?interests=saved#for-you")
+    await expect(for_you.get_by_role("status")).to_contain_text("Your interests are saved")
     first = for_you.locator("li").first
     await expect(first).to_contain_text("Meera Iyer")
     # Kavya, a favourite, is left out, but her Interviews count too: interviews weigh most.

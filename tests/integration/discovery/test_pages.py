@@ -123,7 +123,7 @@ async def test_interests_on_the_dashboard_choose_mentors_for_you(site: Site) -> 
     status, location = await post_form(
         asha, "/interests", {"csrf_token": csrf(dashboard), "interests": "python, interviews"}
     )
-    assert (status, location) == (303, "/dashboard#for-you")
+    assert (status, location) == (303, "/dashboard?interests=saved#for-you")
     dashboard = await (await asha.get("/dashboard")).text()
     assert 'value="python, interviews"' in dashboard
     found = re.findall(
