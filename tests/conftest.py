@@ -40,10 +40,10 @@ TEST_DEFAULTS = {
 }
 
 
-# Under pytest-xdist (make test: --dist loadgroup), the tests that hold real calls (Chromium
-# pages in a call, aiortc peers, media workers, call servers) share one group, so two of them
-# never compete for a 2-core machine at once: a call's timing is part of what they check. Every
-# other test file is a group of its own, as --dist loadfile would make it.
+# The tests that hold real calls (Chromium pages in a call, aiortc peers, media workers, call
+# servers) are marked `calls`. make test runs them alone, in one process, after the others ran
+# in two workers: a call's timing is part of what they check, and next to another worker's load
+# on 2 cores a page sometimes waited 40 s for its first video frame.
 CALL_TESTS = (
     "tests/media/",
     "tests/integration/calls/",
@@ -62,8 +62,8 @@ CALL_TESTS = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group("calls" if path.startswith(CALL_TESTS) else path))
+        if item.nodeid.startswith(CALL_TESTS):
+            item.add_marker(pytest.mark.calls)
 
 
 def make_config(data_dir: Path, **env: str) -> Config:
