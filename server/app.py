@@ -158,7 +158,6 @@ def create_app(
         config.accounts.campus_domains,
         clock=clock,
         base_url=config.public_url,
-        sender=config.email.from_address,
     )
     app[CREDITS] = credits
     app[SPONSORSHIP] = credits  # free calls and credits pay bookings instead of a card

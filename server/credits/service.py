@@ -85,7 +85,7 @@ class Standing:
     verified: bool
     sponsor: Sponsor | None
     allowance: Allowance | None
-    funded: bool  # the sponsor wallet holds at least one call's price
+    funded: bool  # the sponsor wallet holds money (a call's own price is checked when paid)
 
     @property
     def usable(self) -> bool:
@@ -146,7 +146,6 @@ class Credits:
         *,
         clock: Clock,
         base_url: str,
-        sender: str,
     ) -> None:
         self.db = db
         self.money = money
@@ -154,7 +153,6 @@ class Credits:
         self.campus_domains = tuple(d.strip().lower() for d in campus_domains if d.strip())
         self.clock = clock
         self.base_url = base_url.rstrip("/")
-        self.sender = sender
 
     @property
     def enabled(self) -> bool:
@@ -268,9 +266,8 @@ class Credits:
         )
         rule = self.rule_of(chosen)
         balance = await self.money.balance_in(s, sponsor(chosen.id))
-        cheapest = 1  # any positive balance; the booking's own price is checked when it is paid
         return Standing(
-            address.email, True, chosen, allowance(rule, uses, self.clock()), balance >= cheapest
+            address.email, True, chosen, allowance(rule, uses, self.clock()), balance > 0
         )
 
     def rule_of(self, row: Sponsor) -> Rule:
