@@ -70,16 +70,12 @@ async def create_booking(request: web.Request) -> web.Response:
     if fields.pay_with == "sponsored":
         await request.app[SPONSORSHIP].check(user)  # before holding a slot it cannot pay
     booking = await request.app[BOOKINGS].create(user, fields)
-    paid = (
-        await sponsored(request, booking)
-        if fields.pay_with == "sponsored"
-        else await open_order(request, booking)
-    )
+    if fields.pay_with == "sponsored":
+        paid = await sponsored(request, booking)
+        booking = await request.app[BOOKINGS].visible(user, booking.id)  # confirmed by now
+    else:
+        paid = await open_order(request, booking)
     body = {"booking": booking_json(booking, request.app[JOIN_EARLY]), **paid}
-    if "covered_by" in paid:
-        body["booking"] = booking_json(
-            await request.app[BOOKINGS].visible(user, booking.id), request.app[JOIN_EARLY]
-        )
     return web.json_response(body, status=201)
 
 
