@@ -14,7 +14,6 @@ from server.admin.records import RECORDS, AuditQuery, BookingQuery
 from server.admin.users import USER_ADMIN, UserQuery
 from server.db.models import BOOKING_STATUSES
 from server.http.errors import ApiError
-from server.http.formats import rupees
 from server.http.requests import path_id, query_of, read_form
 from server.http.routes import PAGE, QueryParam, RouteTable
 from server.http.security import require_admin
@@ -108,7 +107,6 @@ async def _user_page(
         "form_message": message,
         "reason": reason,
         "reason_max": REASON_MAX,
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "admin_user.html", context, status)
 
@@ -206,7 +204,6 @@ async def admin_bookings_page(request: web.Request) -> web.Response:
         "rows": rows,
         "query": query,
         "statuses": BOOKING_STATUSES,
-        "rupees": rupees,
         **pager(query, total, "/admin/bookings"),
     }
     return await request.app[TEMPLATES].render(request, "admin_bookings.html", context)
@@ -226,7 +223,6 @@ async def admin_booking_page(request: web.Request) -> web.Response:
     context = {
         "trail": trail,
         "booking": trail.row.booking,
-        "rupees": rupees,
         "dispute": dispute,
         "review": review,
         "refunded": await request.app[MONEY].refunded(trail.row.booking.id),

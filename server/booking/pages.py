@@ -16,7 +16,6 @@ from server.booking.mentors_api import visible_profile
 from server.booking.shapes import DEMO_NOTE, card_json
 from server.config import CONFIG
 from server.discovery.service import DISCOVERY
-from server.http.formats import rupees
 from server.http.requests import path_id, query_of
 from server.http.routes import QueryParam, RouteTable
 from server.http.security import current_user, require_admin, require_user
@@ -44,7 +43,6 @@ async def mentors_page(request: web.Request) -> web.Response:
         "query": query,
         "skills": await mentors.known_skills(),
         "pages": max(1, -(-total // query.per_page)),
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "mentors.html", context)
 
@@ -81,7 +79,6 @@ async def mentor_page(request: web.Request) -> web.Response:
         "profile": profile,
         "mentor": user,
         "topics": TOPICS,
-        "rupees": rupees,
         "demo_note": DEMO_NOTE,
         "horizon_days": request.app[BOOKINGS].settings.horizon_days,
         "retention_days": request.app[CONFIG].recording.retention_days,
@@ -170,7 +167,6 @@ async def dashboard_context(request: web.Request) -> dict[str, Any]:
         "requests": [r for r in requests if r.status == "pending"],
         "names": names,
         "join_early": request.app[BOOKINGS].settings.join_early_minutes,
-        "rupees": rupees,
         "profile": await request.app[MENTORS].profile(user.id),
         "listed": await _listed(request, {b.mentor_id for b in rows}),
         "reviewed": await _reviewed(request, [b for b in rows if b.mentee_id == user.id]),
@@ -277,6 +273,5 @@ async def cancel_page(request: web.Request) -> web.Response:
         "cancellable": booking.status in CANCELLABLE and booking.role_of(user.id) is not None,
         "refund": await bookings.refund_if_cancelled_now(user, booking),
         "paid": booking.paid_paise if booking.money_state == "held" else 0,
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "cancel.html", context)

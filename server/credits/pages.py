@@ -10,7 +10,6 @@ from aiohttp import web
 
 from server.credits.service import CREDITS
 from server.http.errors import ApiError
-from server.http.formats import rupees
 from server.http.requests import path_id
 from server.http.routes import QueryParam, RouteTable
 from server.http.security import current_user, require_admin
@@ -75,7 +74,6 @@ async def sponsors_page(request: web.Request) -> web.Response:
         "sponsors": await credits.sponsors(),
         "campus_domains": credits.campus_domains,
         "default_free_calls": credits.settings.free_calls_per_week,
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "admin_sponsors.html", context)
 
@@ -94,6 +92,5 @@ async def sponsor_page(request: web.Request) -> web.Response:
         "done": DONE.get(request.query.get("done", ""), ""),
         "sponsor": await credits.sponsor(path_id(request, "sponsor_id")),
         "campus_domains": credits.campus_domains,
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "admin_sponsor.html", context)

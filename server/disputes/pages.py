@@ -10,7 +10,6 @@ from aiohttp import web
 
 from server.disputes.service import DISPUTES, MAX_REASON, WINDOW, Opening, call_end, refundable
 from server.http.errors import ApiError
-from server.http.formats import rupees
 from server.http.requests import path_id, query_of, read_form
 from server.http.routes import QueryParam, RouteTable
 from server.http.schema import BodyError, parse
@@ -95,7 +94,6 @@ async def _dispute_page(
         "text": text,
         "max_reason": MAX_REASON,
         "just_opened": request.query.get("opened") == "1" and dispute is not None,
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "dispute.html", context, status)
 
@@ -120,7 +118,6 @@ async def admin_disputes_page(request: web.Request) -> web.Response:
         "page": query.page,
         "pages": max(1, -(-total // PER_PAGE)),
         "decided": query.decided,
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "admin_disputes.html", context)
 

@@ -12,7 +12,6 @@ from server.accounts.service import ACCOUNTS
 from server.booking.bookings import BOOKINGS
 from server.db.models import Booking, PaymentOrder
 from server.http.errors import ApiError
-from server.http.formats import rupees
 from server.http.headers import CSP_WITH_RAZORPAY
 from server.http.requests import path_id
 from server.http.routes import RouteTable
@@ -88,7 +87,6 @@ async def wallet_page(request: web.Request) -> web.Response:
     context = {
         "balance": balance,
         "entries": entries,
-        "rupees": rupees,
         "weeks": weekly_earnings(entries, request.app[MONEY].clock()),
     }
     return await request.app[TEMPLATES].render(request, "wallet.html", context)
@@ -127,7 +125,6 @@ async def payouts_page(request: web.Request) -> web.Response:
         "records": await payouts.of(user.id),
         "balance": balance,
         "minimum": payouts.settings.min_payout_paise,
-        "rupees": rupees,
     }
     return await request.app[TEMPLATES].render(request, "payouts.html", context)
 
@@ -137,9 +134,7 @@ async def admin_payouts_page(request: web.Request) -> web.Response:
     require_admin(request)
     payouts = request.app[PAYOUTS]
     rows = [(p, u, payouts.reveal(a) if a else {}) for p, u, a in await payouts.waiting()]
-    return await request.app[TEMPLATES].render(
-        request, "admin_payouts.html", {"rows": rows, "rupees": rupees}
-    )
+    return await request.app[TEMPLATES].render(request, "admin_payouts.html", {"rows": rows})
 
 
 @routes.page(
@@ -159,7 +154,6 @@ async def receipt_page(request: web.Request) -> web.Response:
     accounts = request.app[ACCOUNTS]
     context = {
         "booking": booking,
-        "rupees": rupees,
         "mentor_share": mentor_share,
         "platform": platform,
         "gst": gst,
